@@ -1,0 +1,45 @@
+# kibana_gitops.connectors — developer entry points. `make demo` and `make test` work on a fresh
+# machine: they create .venv, install what they need, and start the simulators themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help venv demo test units integration sanity system-deps clean
+
+help:
+	@echo "make demo         set up, start the Kibana simulator, apply the example connectors twice"
+	@echo "make test         everything: sanity, unit and integration tests"
+	@echo "make units | integration | sanity"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt test-requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -U pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r test-requirements.txt
+	touch $@
+
+# Debian packages the integration tests use (a real nginx for TLS/mTLS in front of the LLM).
+system-deps:
+	@tests/utils/system-deps.sh
+
+demo: venv
+	@$(PY) tests/utils/demo.py
+
+test: venv system-deps sanity
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/unit tests/integration
+
+units: venv
+	$(PY) -m pytest $(PYTEST_ARGS) tests/unit
+
+integration: venv system-deps
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/integration
+
+sanity: venv
+	@PATH=$(abspath $(VENV))/bin:$$PATH tests/utils/sanity.sh
+
+clean:
+	rm -rf .build tests/output .pytest_cache *.tar.gz

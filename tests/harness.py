@@ -1,0 +1,198 @@
+"""Test harness shared by unit and integration tests.
+
+* makes the checkout importable as ``ansible_collections.kibana_gitops.connectors`` (the repo
+  root is the collection root, so a temp tree with a symlink stands in for the usual layout);
+* starts the simulators as real processes on loopback and talks to their ``/_sim/`` API;
+* runs real ``ansible-playbook`` processes and checks their output for secret canaries.
+"""
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+SIMULATORS = os.path.join(ROOT, 'tests', 'simulators')
+
+with open(os.path.join(ROOT, 'galaxy.yml')) as _f:
+    _GALAXY = yaml.safe_load(_f)
+NAMESPACE, NAME = _GALAXY['namespace'], _GALAXY['name']
+FQCN = '%s.%s' % (NAMESPACE, NAME)
+
+
+def _collections_base():
+    """Folder that contains ansible_collections/<ns>/<name> pointing at this checkout."""
+    ac = os.path.dirname(os.path.dirname(ROOT))
+    if (os.path.basename(ac) == 'ansible_collections' and os.path.basename(ROOT) == NAME
+            and os.path.basename(os.path.dirname(ROOT)) == NAMESPACE):
+        return os.path.dirname(ac)  # already laid out (ansible-test copies the checkout there)
+    base = tempfile.mkdtemp(prefix='kgc-collroot-')
+    os.makedirs(os.path.join(base, 'ansible_collections', NAMESPACE))
+    os.symlink(ROOT, os.path.join(base, 'ansible_collections', NAMESPACE, NAME))
+    atexit.register(shutil.rmtree, base, True)
+    return base
+
+
+COLLECTIONS_BASE = _collections_base()
+if COLLECTIONS_BASE not in sys.path:
+    sys.path.insert(0, COLLECTIONS_BASE)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+class Simulator:
+    """A simulator process (tests/simulators/<kind>) on a loopback port."""
+
+    def __init__(self, kind, args=(), startup_timeout=15):
+        self.kind = kind
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix='sim-%s-' % kind, suffix='.log', delete=False)
+        cmd = [sys.executable, os.path.join(SIMULATORS, kind), '--port', str(self.port)] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        deadline = time.time() + startup_timeout
+        line = ''
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if 'listening on' in line or self.proc.poll() is not None:
+                break
+        if 'listening on' not in line:
+            self.stop()
+            raise RuntimeError('%s simulator did not start: %s' % (kind, self.logs()))
+        self.url = line.strip().rsplit(' ', 1)[-1]
+
+    def logs(self):
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+    # --- out-of-band access (test-only /_sim/ API, no credentials) ---
+    def sim(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={'Content-Type': 'application/json'})
+        import ssl
+        ctx = ssl._create_unverified_context()  # the simulator's own test certificate
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
+                raw = resp.read()
+                return resp.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw)
+            except ValueError:
+                return e.code, raw.decode()
+
+    def stats(self):
+        return self.sim('GET', '/_sim/stats')[1]
+
+    def reset_stats(self):
+        self.sim('POST', '/_sim/stats/reset')
+
+    def reset(self):
+        self.sim('POST', '/_sim/reset')
+
+    def stored_secrets(self, connector_id, space='default'):
+        status, body = self.sim('GET', '/_sim/connectors/%s/%s/secrets' % (space, connector_id))
+        return body if status == 200 else None
+
+    def set_references(self, connector_id, count, space='default'):
+        self.sim('POST', '/_sim/connectors/%s/%s/references' % (space, connector_id), {'count': count})
+
+    def writes(self):
+        """Number of non-GET requests the simulator has served (since the last stats reset)."""
+        methods = self.stats()['methods']
+        return sum(n for m, n in methods.items() if m != 'GET')
+
+
+class PlaybookResult:
+    def __init__(self, proc, text):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.output = text
+
+    def __repr__(self):
+        return 'PlaybookResult(rc=%s)\n%s\n%s' % (self.rc, self.stdout[-6000:], self.stderr[-3000:])
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS_BASE,
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_RETRY_FILES_ENABLED': '0',
+        'ANSIBLE_LOCALHOST_WARNING': '0',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+        'ANSIBLE_DEPRECATION_WARNINGS': '0',
+        'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+        'ANSIBLE_LOCAL_TEMP': os.path.join(tempfile.gettempdir(), 'kgc-ansible-local'),
+    })
+    for k in ('KIBANA_URL', 'KIBANA_API_KEY', 'KIBANA_USERNAME', 'KIBANA_PASSWORD'):
+        env.pop(k, None)
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None,
+                 canaries=(), args=(), inventory=None, timeout=600):
+    """Run ansible-playbook for real. `playbook` is a path or YAML text.
+
+    Every string in `canaries` (sentinel secret values) must not appear anywhere in the output.
+    """
+    tmpdir = tempfile.mkdtemp(prefix='kgc-play-')
+    try:
+        if '\n' in playbook:
+            path = os.path.join(tmpdir, 'playbook.yml')
+            with open(path, 'w') as f:
+                f.write(playbook)
+        else:
+            path = playbook
+        cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), path]
+        if inventory:
+            cmd += ['-i', inventory]
+        if extra_vars:
+            vars_path = os.path.join(tmpdir, 'extra_vars.json')
+            with open(vars_path, 'w') as f:
+                json.dump(extra_vars, f)
+            cmd += ['-e', '@' + vars_path]
+        if check:
+            cmd.append('--check')
+        if diff:
+            cmd.append('--diff')
+        if verbosity:
+            cmd.append('-' + 'v' * verbosity)
+        cmd += list(args)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(env),
+                              cwd=tmpdir, timeout=timeout)
+        text = proc.stdout + proc.stderr
+        for canary in canaries:
+            assert canary not in text, 'secret canary %r leaked into ansible-playbook output' % canary
+        return PlaybookResult(proc, text)
+    finally:
+        shutil.rmtree(tmpdir, True)
