@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    """Connection options shared by every module that talks to Kibana."""
+
+    DOCUMENTATION = r"""
+options:
+  kibana_url:
+    description:
+      - Base URL of Kibana, for example V(https://kibana.example.com:5601). No space prefix: use O(space_id).
+      - If not set, the environment variable E(KIBANA_URL) is used.
+      - Required (here or in the environment).
+    type: str
+  api_key:
+    description:
+      - Kibana API key, the base64 C(id:api_key) value that Kibana shows when the key is created; sent as
+        C(Authorization: ApiKey <api_key>).
+      - If not set, the environment variable E(KIBANA_API_KEY) is used.
+      - Takes precedence over O(username) and O(password).
+    type: str
+  username:
+    description:
+      - User for basic authentication. If not set, the environment variable E(KIBANA_USERNAME) is used.
+    type: str
+  password:
+    description:
+      - Password for basic authentication. If not set, the environment variable E(KIBANA_PASSWORD) is used.
+    type: str
+  space_id:
+    description:
+      - Kibana space to work in. V(default) is Kibana's default space (no C(/s/<space>) prefix).
+    type: str
+    default: default
+  validate_certs:
+    description:
+      - Verify Kibana's TLS certificate. Set to V(false) only for throw-away test instances.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) that signed Kibana's TLS certificate.
+    type: path
+  client_cert:
+    description:
+      - PEM client certificate to present to Kibana (or to a proxy in front of it).
+    type: path
+  client_key:
+    description:
+      - PEM private key for O(client_cert), when it is not in the same file.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each answer from Kibana.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request is retried on connection errors and on HTTP 429, 502, 503 and 504,
+        with exponential backoff, honouring C(Retry-After) (capped at 30 seconds).
+      - A create without a fixed id is never re-sent blindly; the module first looks the connector up by name.
+    type: int
+    default: 3
+requirements:
+  - requests
+"""

@@ -1,0 +1,291 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KibanaClient: the one HTTP client for Kibana's connectors API.
+
+Auth (API key or basic), spaces, TLS, timeouts, ``kbn-xsrf``, bounded retries with backoff, and
+one exception type. Retries are safe by construction: a request is only re-sent when the server
+cannot have acted on it (connection refused, 429/502/503/504) or when re-sending is harmless
+(GET, PUT, DELETE, and POST to a fixed id, whose repeat answers 409). A POST without an id is
+never re-sent after the request went out: the caller re-reads by name instead.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from ansible.module_utils.basic import env_fallback
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module through missing_required_lib
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+    Retry = object
+
+API = '/api/actions'
+RETRY_STATUSES = (429, 502, 503, 504)
+# Kibana (or a proxy) may ask for a long pause; a fleet run must not hang on one answer.
+MAX_RETRY_AFTER = 30.0
+MAX_BACKOFF = 10.0
+
+
+def connection_argument_spec():
+    """Connection options shared by every module that talks to Kibana (doc fragment: kibana)."""
+    return dict(
+        kibana_url=dict(type='str', fallback=(env_fallback, ['KIBANA_URL'])),
+        api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['KIBANA_API_KEY'])),
+        username=dict(type='str', fallback=(env_fallback, ['KIBANA_USERNAME'])),
+        password=dict(type='str', no_log=True, fallback=(env_fallback, ['KIBANA_PASSWORD'])),
+        space_id=dict(type='str', default='default'),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        client_cert=dict(type='path'),
+        client_key=dict(type='path', no_log=False),
+        timeout=dict(type='int', default=30),
+        retries=dict(type='int', default=3),
+    )
+
+
+class KibanaError(Exception):
+    """An answer from Kibana that is not a success, or no answer at all (status None).
+
+    Carries Kibana's own message and the request it was for; never a request body.
+    """
+
+    def __init__(self, message, status=None, method=None, path=None, kibana_error=None):
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        self.kibana_error = kibana_error
+        super(KibanaError, self).__init__(str(self))
+
+    def __str__(self):
+        where = '%s %s' % (self.method, self.path) if self.method else 'request'
+        if self.status is None:
+            return '%s failed: %s' % (where, self.message)
+        return '%s returned %s: %s' % (where, self.status, self.message)
+
+    @property
+    def connection_failed(self):
+        return self.status is None
+
+
+class _BoundedRetry(Retry):
+    """urllib3 Retry whose honoured Retry-After and backoff are capped."""
+
+    def get_retry_after(self, response):
+        value = super(_BoundedRetry, self).get_retry_after(response)
+        return None if value is None else min(value, MAX_RETRY_AFTER)
+
+
+def _retry(total, replay_after_send):
+    methods = frozenset(['GET', 'HEAD', 'PUT', 'DELETE', 'POST'])
+    return _BoundedRetry(
+        total=total, connect=total, status=total, other=0,
+        # read errors mean the request may have been applied: re-send only when that is harmless
+        read=total if replay_after_send else 0,
+        allowed_methods=methods,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=0.5,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def space_prefix(space_id):
+    return '' if not space_id or space_id == 'default' else '/s/%s' % space_id
+
+
+class KibanaClient(object):
+
+    def __init__(self, url, api_key=None, username=None, password=None, validate_certs=True,
+                 ca_path=None, client_cert=None, client_key=None, timeout=30, retries=3):
+        if not HAS_REQUESTS:
+            raise KibanaError('the Python library "requests" is required: %s' % REQUESTS_IMPORT_ERROR)
+        if not url:
+            raise KibanaError('kibana_url is required (or set KIBANA_URL)')
+        if not re.match(r'^https?://', url):
+            raise KibanaError('kibana_url must start with http:// or https://, got %r' % url)
+        self.url = url.rstrip('/')
+        self.timeout = timeout
+        self._version = None
+        if not validate_certs:
+            _silence_insecure_warning()
+        self._session = self._new_session(_retry(retries, True), api_key, username, password,
+                                          validate_certs, ca_path, client_cert, client_key)
+        # the same session settings, but a sent request is never replayed (POST without an id)
+        self._session_once = self._new_session(_retry(retries, False), api_key, username, password,
+                                               validate_certs, ca_path, client_cert, client_key)
+
+    @staticmethod
+    def _new_session(retry, api_key, username, password, validate_certs, ca_path, client_cert, client_key):
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+        session.mount('http://', adapter)
+        session.mount('https://', adapter)
+        session.headers.update({'kbn-xsrf': 'kibana_gitops.connectors', 'Content-Type': 'application/json',
+                                'Accept': 'application/json'})
+        if api_key:
+            session.headers['Authorization'] = 'ApiKey %s' % api_key
+        elif username:
+            session.auth = (username, password or '')
+        session.verify = (ca_path or True) if validate_certs else False
+        if client_cert:
+            session.cert = (client_cert, client_key) if client_key else client_cert
+        session.trust_env = False
+        return session
+
+    # ---------------------------------------------------------------- transport
+    def request(self, method, path, body=None, space_id=None, replay_after_send=True, redact=()):
+        """Send one request; return the decoded JSON (None for an empty body).
+
+        ``redact``: secret values that must never appear in an error message (Kibana quotes some
+        values back, e.g. a Slack webhook URL that is not in the allow-list).
+        """
+        full_path = space_prefix(space_id) + path
+        session = self._session if replay_after_send else self._session_once
+        try:
+            resp = session.request(method, self.url + full_path, timeout=self.timeout,
+                                   data=json.dumps(body) if body is not None else None)
+        except requests.exceptions.RequestException as exc:
+            raise KibanaError(_redact(_describe_connection_error(exc), redact), None, method, full_path)
+        if resp.status_code >= 400:
+            raise _error_from_response(resp, method, full_path, redact)
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise KibanaError('answer is not JSON (is kibana_url the Kibana endpoint?): %s'
+                              % resp.text[:200], resp.status_code, method, full_path)
+
+    # ---------------------------------------------------------------- API
+    def status(self):
+        return self.request('GET', '/api/status')
+
+    def version(self):
+        """Kibana's version string ('9.2.0'), read once per client."""
+        if self._version is None:
+            status = self.status() or {}
+            self._version = str((status.get('version') or {}).get('number') or '')
+        return self._version
+
+    def list_connectors(self, space_id):
+        return self.request('GET', API + '/connectors', space_id=space_id)
+
+    def get_connector(self, space_id, connector_id):
+        try:
+            return self.request('GET', '%s/connector/%s' % (API, _quote(connector_id)), space_id=space_id)
+        except KibanaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def create_connector(self, space_id, body, connector_id=None):
+        path = API + '/connector' + ('/%s' % _quote(connector_id) if connector_id else '')
+        return self.request('POST', path, body, space_id=space_id, replay_after_send=bool(connector_id),
+                            redact=_secret_values(body))
+
+    def update_connector(self, space_id, connector_id, body):
+        return self.request('PUT', '%s/connector/%s' % (API, _quote(connector_id)), body, space_id=space_id,
+                            redact=_secret_values(body))
+
+    def delete_connector(self, space_id, connector_id):
+        return self.request('DELETE', '%s/connector/%s' % (API, _quote(connector_id)), space_id=space_id)
+
+    def list_connector_types(self, space_id, feature_id=None):
+        query = '?feature_id=%s' % _quote(feature_id) if feature_id else ''
+        return self.request('GET', API + '/connector_types' + query, space_id=space_id)
+
+    def execute(self, space_id, connector_id, params):
+        return self.request('POST', '%s/connector/%s/_execute' % (API, _quote(connector_id)),
+                            {'params': params}, space_id=space_id, replay_after_send=False)
+
+
+def client_from_params(params):
+    """Build a client from a module's connection options (see connection_argument_spec)."""
+    return KibanaClient(
+        params.get('kibana_url'), api_key=params.get('api_key'), username=params.get('username'),
+        password=params.get('password'), validate_certs=params.get('validate_certs', True),
+        ca_path=params.get('ca_path'), client_cert=params.get('client_cert'), client_key=params.get('client_key'),
+        timeout=params.get('timeout') or 30, retries=params.get('retries') if params.get('retries') is not None else 3)
+
+
+# -------------------------------------------------------------------- helpers
+def _silence_insecure_warning():
+    # validate_certs=false is the user's explicit choice; urllib3's per-request warning would
+    # otherwise land in the module's output once per request.
+    try:
+        import urllib3
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def _quote(value):
+    try:
+        from urllib.parse import quote
+    except ImportError:  # pragma: no cover
+        from urllib import quote  # type: ignore
+    return quote(str(value), safe='')
+
+
+def _secret_values(body):
+    secrets = (body or {}).get('secrets') or {}
+    values = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and len(value) >= 3:
+            values.append(value)
+    walk(secrets)
+    return values
+
+
+def _redact(text, secrets):
+    for value in sorted(secrets, key=len, reverse=True):
+        text = text.replace(value, '********')
+    return text
+
+
+def _describe_connection_error(exc):
+    if isinstance(exc, requests.exceptions.SSLError):
+        return 'TLS error talking to Kibana (check validate_certs / ca_path / client_cert): %s' % _root_cause(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return 'Kibana did not answer in time (timeout): %s' % _root_cause(exc)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return 'cannot connect to Kibana (is kibana_url right and Kibana up?): %s' % _root_cause(exc)
+    return str(exc)
+
+
+def _root_cause(exc):
+    text = str(exc)
+    match = re.search(r"\(Caused by (\w+)\((.*)\)\)$", text)
+    return '%s: %s' % (match.group(1), match.group(2)) if match else text
+
+
+def _error_from_response(resp, method, path, redact):
+    kibana_error = None
+    try:
+        payload = resp.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and payload.get('message') is not None:
+        message = str(payload.get('message'))
+        kibana_error = payload.get('error')
+    else:
+        message = (resp.text or resp.reason or '').strip()[:300] or 'HTTP %s' % resp.status_code
+    if resp.status_code == 401:
+        message += ' (check api_key, or username and password)'
+    return KibanaError(_redact(message, redact), resp.status_code, method, path, kibana_error)

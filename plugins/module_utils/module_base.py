@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module that talks to Kibana shares: connection options, the client, error reporting."""
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana
+
+
+class KibanaModule(AnsibleModule):
+    """AnsibleModule with the connection options of the `kibana` doc fragment added."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = kibana.connection_argument_spec()
+        spec.update(argument_spec)
+        super(KibanaModule, self).__init__(argument_spec=spec, **kwargs)
+        if not kibana.HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
+        if not self.params.get('kibana_url'):
+            self.fail_json(msg='kibana_url is required: set the option, or the environment variable KIBANA_URL')
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            try:
+                self._client = kibana.client_from_params(self.params)
+            except kibana.KibanaError as exc:
+                self.fail_json(msg=str(exc))
+        return self._client
+
+    def fail_kibana(self, exc, **result):
+        """Fail with Kibana's message and the request it was for (never a body)."""
+        self.fail_json(msg=str(exc), status=getattr(exc, 'status', None), **result)
