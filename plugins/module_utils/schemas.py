@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per-type JSON Schemas (draft 2020-12) for Kibana connector ``config`` and ``secrets``.
+
+Data only, no I/O: Python so that AnsiballZ ships it with the modules, and the same source
+``make schemas`` exports to docs/schemas/*.json for editors. Written from the API reference
+(shared/reference/kibana-connectors-api.md §4 for ``.gen-ai``, §5 for the other types), Kibana
+9.2 era. The rules reconcile.py and spec.py rely on (docs/internals.md):
+
+* objects are ``additionalProperties: false`` because Kibana's schemas are strict;
+* server-side defaults are ``default`` annotations (``"default": None`` for Kibana's
+  nullable-with-default-null fields); a ``maybe`` field has no default;
+* a union config (``.gen-ai``) is ``oneOf`` branches, each with a ``const`` discriminator;
+* ``secrets`` mark Kibana's required fields ``required``; no secrets = an empty strict object.
+
+What JSON Schema cannot say (URLs, ``.gen-ai`` PKI rules, webhook auth combinations, email
+service/host, blank strings …) lives in spec.py.
+"""
+from __future__ import annotations
+
+import copy
+
+DRAFT = 'https://json-schema.org/draft/2020-12/schema'
+
+# Kibana 9.2 defaults (reference §4: gpt-4.1 in 9.x; §5 for Bedrock; Gemini's constants.ts)
+DEFAULT_OPENAI_MODEL = 'gpt-4.1'
+DEFAULT_BEDROCK_MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+DEFAULT_GEMINI_MODEL = 'gemini-2.5-pro'
+
+
+# ------------------------------------------------------------------ small builders
+def _obj(properties, required=(), description=None):
+    schema = {'type': 'object', 'additionalProperties': False, 'properties': properties}
+    if required:
+        schema['required'] = list(required)
+    if description:
+        schema['description'] = description
+    return schema
+
+
+def _str(description=None, **extra):
+    schema = {'type': 'string'}
+    if description:
+        schema['description'] = description
+    schema.update(extra)
+    return schema
+
+
+def _nullable_str(description=None):
+    """Kibana's ``schema.nullable(schema.string())``: null allowed, default null."""
+    schema = {'type': ['string', 'null'], 'default': None}
+    if description:
+        schema['description'] = description
+    return schema
+
+
+def _enum(values, default=None, description=None, nullable=False):
+    values = list(values)
+    if nullable:
+        values.append(None)
+    schema = {'enum': values}
+    if default is not None:
+        schema['default'] = default
+    if description:
+        schema['description'] = description
+    return schema
+
+
+def _bool(default=None, description=None):
+    schema = {'type': 'boolean'}
+    if default is not None:
+        schema['default'] = default
+    if description:
+        schema['description'] = description
+    return schema
+
+
+def _number(description=None, **extra):
+    schema = {'type': 'number'}
+    if description:
+        schema['description'] = description
+    schema.update(extra)
+    return schema
+
+
+def _headers(nullable=False, max_headers=None):
+    schema = {'type': ['object', 'null'] if nullable else 'object', 'additionalProperties': {'type': 'string'},
+              'description': 'HTTP headers sent with every request (name: value).'}
+    if nullable:
+        schema['default'] = None
+    if max_headers:
+        schema['maxProperties'] = max_headers
+    return schema
+
+
+NO_FIELDS = _obj({})
+URL = 'A URL with http(s) scheme and a host name.'
+
+
+# ------------------------------------------------------------------ .gen-ai (reference §4.1, §4.2)
+def _gen_ai_branch(provider, extra, required=('apiProvider', 'apiUrl')):
+    props = {
+        'apiProvider': {'const': provider, 'description': 'The OpenAI-compatible service.'},
+        'apiUrl': _str(URL + ' The chat completions endpoint.', format='uri'),
+        'headers': _headers(),
+        'contextWindowLength': _number('Context window of the model, in tokens.'),
+        'temperature': _number('Sampling temperature.'),
+    }
+    props.update(extra)
+    return _obj(props, required, description='apiProvider: %s' % provider)
+
+
+GEN_AI_PROVIDERS = ('OpenAI', 'Azure OpenAI', 'Other')
+
+GEN_AI_CONFIG = {
+    'type': 'object',
+    'description': 'One branch per apiProvider (OpenAI, Azure OpenAI, Other).',
+    'required': ['apiProvider', 'apiUrl'],
+    'properties': {'apiProvider': {'enum': list(GEN_AI_PROVIDERS)}},
+    'oneOf': [
+        _gen_ai_branch('Azure OpenAI', {}),
+        _gen_ai_branch('OpenAI', {
+            'organizationId': _str('OpenAI organization id (OpenAI-Organization header).'),
+            'projectId': _str('OpenAI project id (OpenAI-Project header).'),
+            'defaultModel': _str('Model used when a request names none.', default=DEFAULT_OPENAI_MODEL),
+        }),
+        _gen_ai_branch('Other', {
+            'defaultModel': _str('Model used when a request names none (required for Other).'),
+            'verificationMode': _enum(('full', 'certificate', 'none'),
+                                      description='TLS verification for PKI; PKI is only used when this is set.'),
+            'enableNativeFunctionCalling': _bool(description='Use the native tool calling API of the model.'),
+        }, required=('apiProvider', 'apiUrl', 'defaultModel')),
+    ],
+}
+
+_PEM_B64 = 'Base64 of the PEM text (not the raw PEM); or use the spec\'s pki: block instead.'
+GEN_AI_SECRETS = {
+    'type': 'object',
+    'additionalProperties': False,
+    'description': 'apiKey, or PKI certificateData + privateKeyData (optionally caData), or both.',
+    'properties': {
+        'apiKey': _str('API key (Authorization: Bearer, or api-key for Azure).'),
+        'certificateData': _str('Client certificate: ' + _PEM_B64),
+        'privateKeyData': _str('Client private key: ' + _PEM_B64),
+        'caData': _str('CA certificate: ' + _PEM_B64),
+    },
+    'anyOf': [{'required': ['apiKey']}, {'required': ['certificateData']}, {'required': ['privateKeyData']}],
+}
+
+
+# ------------------------------------------------------------------ webhook-style auth (reference §5)
+WEBHOOK_AUTH_TYPES = ('webhook-authentication-basic', 'webhook-authentication-ssl',
+                      'webhook-oauth2-client-credentials')
+
+
+def _webhook_auth_config():
+    return {
+        'hasAuth': _bool(True, 'Whether the endpoint needs authentication.'),
+        'authType': _enum(WEBHOOK_AUTH_TYPES, nullable=True, description='Authentication method (with hasAuth).'),
+        'certType': _enum(('ssl-crt-key', 'ssl-pfx'), description='Certificate format for SSL authentication.'),
+        'ca': _str('CA certificate (base64 PEM) to verify the server.'),
+        'verificationMode': _enum(('none', 'certificate', 'full'), description='TLS verification.'),
+        'accessTokenUrl': _str('OAuth2 token URL (client credentials).'),
+        'clientId': _str('OAuth2 client id.'),
+        'scope': _str('OAuth2 scope.'),
+        'additionalFields': _str('OAuth2 additional fields, as a JSON string.'),
+    }
+
+
+WEBHOOK_SECRETS = _obj({
+    'user': _nullable_str('Basic auth user.'),
+    'password': _nullable_str('Basic auth password, or the passphrase of crt/key or pfx.'),
+    'crt': _nullable_str('Client certificate (base64).'),
+    'key': _nullable_str('Client key (base64).'),
+    'pfx': _nullable_str('PKCS#12 bundle (base64).'),
+    'clientSecret': _nullable_str('OAuth2 client secret.'),
+    'secretHeaders': _headers(nullable=True),
+}, description='At most one of: user+password; crt+key (+password); pfx (+password); clientSecret.')
+
+
+# ------------------------------------------------------------------ the registry
+def _type(name, config, secrets, notes=None):
+    entry = {'name': name, 'config': config, 'secrets': secrets}
+    if notes:
+        entry['notes'] = notes
+    return entry
+
+
+CONNECTOR_TYPES = {
+    '.gen-ai': _type('OpenAI', GEN_AI_CONFIG, GEN_AI_SECRETS),
+    '.webhook': _type('Webhook', _obj(dict({
+        'url': _str(URL, format='uri'),
+        'method': _enum(('post', 'put', 'patch', 'get', 'delete'), default='post'),
+        'headers': _headers(nullable=True, max_headers=20),
+    }, **_webhook_auth_config()), required=('url',)), WEBHOOK_SECRETS),
+    '.slack': _type('Slack', NO_FIELDS, _obj({
+        'webhookUrl': _str('Slack incoming webhook URL.', format='uri'),
+    }, required=('webhookUrl',))),
+    '.email': _type('Email', _obj({
+        'from': _str('Sender address.'),
+        'service': _str('"other" (host/port), "exchange_server", "elastic_cloud", or a well-known service '
+                        'such as gmail, outlook365, ses.', default='other'),
+        'host': _nullable_str('SMTP host (required with service "other").'),
+        'port': {'type': ['integer', 'null'], 'minimum': 1, 'maximum': 65535, 'default': None,
+                 'description': 'SMTP port (required with service "other").'},
+        'secure': {'type': ['boolean', 'null'], 'default': None, 'description': 'Use TLS from the start.'},
+        'hasAuth': _bool(True, 'Authenticate with user/password (secrets).'),
+        'tenantId': _nullable_str('Microsoft Exchange tenant id.'),
+        'clientId': _nullable_str('Microsoft Exchange client id.'),
+        'oauthTokenUrl': _nullable_str('Microsoft Exchange OAuth token URL.'),
+    }, required=('from',)), _obj({
+        'user': _nullable_str('SMTP user (required when hasAuth).'),
+        'password': _nullable_str('SMTP password (required when hasAuth).'),
+        'clientSecret': _nullable_str('Microsoft Exchange client secret.'),
+    })),
+    '.index': _type('Index', _obj({
+        'index': _str('Elasticsearch index to write to.'),
+        'refresh': _bool(False, 'Refresh the index after each write.'),
+        'executionTimeField': _nullable_str('Field that gets the execution time.'),
+    }, required=('index',)), NO_FIELDS),
+    '.server-log': _type('Server log', NO_FIELDS, NO_FIELDS),
+}
+
+
+# ------------------------------------------------------------------ accessors (docs/internals.md)
+def known_types():
+    return sorted(CONNECTOR_TYPES)
+
+
+def config_schema(type_id):
+    entry = CONNECTOR_TYPES.get(type_id)
+    return entry['config'] if entry else None
+
+
+def secrets_schema(type_id):
+    entry = CONNECTOR_TYPES.get(type_id)
+    return entry['secrets'] if entry else None
+
+
+def type_name(type_id):
+    entry = CONNECTOR_TYPES.get(type_id)
+    return entry['name'] if entry else None
+
+
+def config_branch(type_id, config):
+    """For a union config, the branch whose ``const`` discriminators match ``config`` (else None);
+    for a plain config, the schema itself."""
+    schema = config_schema(type_id)
+    if schema is None or 'oneOf' not in schema:
+        return schema
+    for branch in schema['oneOf']:
+        consts = dict((k, p['const']) for k, p in branch.get('properties', {}).items()
+                      if isinstance(p, dict) and 'const' in p)
+        if consts and all(isinstance(config, dict) and config.get(k) == v for k, v in consts.items()):
+            return branch
+    return None
+
+
+def copy_of(type_id):
+    """A deep copy of one type's entry (callers may annotate it freely)."""
+    return copy.deepcopy(CONNECTOR_TYPES.get(type_id))
