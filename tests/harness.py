@@ -89,11 +89,23 @@ class Simulator:
         except OSError:
             pass
 
-    # --- out-of-band access (test-only /_sim/ API, no credentials) ---
-    def sim(self, method, path, body=None):
+    # --- out-of-band access: test-only /_sim/ API, and Kibana's API as another client would use it ---
+    def api(self, method, path, body=None, api_key=None, username=None, password=None, space=None):
+        """Kibana's API as a user (or a colleague clicking in the UI) would call it: (status, body)."""
+        headers = {'kbn-xsrf': 'tests'}
+        if api_key:
+            headers['Authorization'] = 'ApiKey ' + api_key
+        elif username:
+            import base64
+            headers['Authorization'] = 'Basic ' + base64.b64encode(('%s:%s' % (username, password)).encode()).decode()
+        prefix = '/s/%s' % space if space and space != 'default' else ''
+        return self.sim(method, prefix + path, body, headers)
+
+    def sim(self, method, path, body=None, headers=None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={'Content-Type': 'application/json'})
+        all_headers = {'Content-Type': 'application/json'}
+        all_headers.update(headers or {})
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=all_headers)
         import ssl
         ctx = ssl._create_unverified_context()  # the simulator's own test certificate
         try:
@@ -188,7 +200,7 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0
         if verbosity:
             cmd.append('-' + 'v' * verbosity)
         cmd += list(args)
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=ansible_env(env),
+        proc = subprocess.run(cmd, capture_output=True, check=False, text=True, env=ansible_env(env),
                               cwd=tmpdir, timeout=timeout)
         text = proc.stdout + proc.stderr
         for canary in canaries:

@@ -10,14 +10,14 @@ class ModuleDocFragment(object):
 options:
   kibana_url:
     description:
-      - Base URL of Kibana, for example V(https://kibana.example.com:5601). No space prefix: use O(space_id).
+      - Base URL of Kibana, for example V(https://kibana.example.com:5601). Without a space prefix, see O(space_id).
       - If not set, the environment variable E(KIBANA_URL) is used.
       - Required (here or in the environment).
     type: str
   api_key:
     description:
-      - Kibana API key, the base64 C(id:api_key) value that Kibana shows when the key is created; sent as
-        C(Authorization: ApiKey <api_key>).
+      - Kibana API key, the base64 C(id:api_key) value that Kibana shows when the key is created; sent in the
+        C(Authorization) header as C(ApiKey <api_key>).
       - If not set, the environment variable E(KIBANA_API_KEY) is used.
       - Takes precedence over O(username) and O(password).
     type: str

@@ -27,7 +27,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/ansible_collections/kibana_gitops/connectors
-mkdir -p "$(dirname "$dest")"
+mkdir -p "$dest"
 # only what git tracks or would track (no venv, no caches)
 (cd "$root" && git ls-files -z --cached --others --exclude-standard \
   | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$dest"

@@ -96,7 +96,7 @@ def test_error_message_never_carries_request_secrets(scripted):
 def test_headers_api_key_xsrf_and_space_prefix(scripted):
     srv = scripted((200, {}, []))
     KibanaClient(srv.url + '/', api_key='abc').list_connectors('ops')
-    method, path, headers, _ = srv.requests[0]
+    method, path, headers = srv.requests[0][:3]
     assert (method, path) == ('GET', '/s/ops/api/actions/connectors')
     assert headers['Authorization'] == 'ApiKey abc'
     assert headers['kbn-xsrf']
