@@ -186,15 +186,103 @@ def _type(name, config, secrets, notes=None):
     return entry
 
 
+def _secrets(*required, **props):
+    """A strict secrets object whose listed fields are required strings (plus ``props``)."""
+    properties = dict((k, _str()) for k in required)
+    properties.update(props)
+    return _obj(properties, required)
+
+
+def _url_config(field, description=URL):
+    return _obj({field: _str(description, format='uri')}, required=(field,))
+
+
+_SERVICENOW_CONFIG = {
+    'apiUrl': _str('ServiceNow instance URL.', format='uri'),
+    'isOAuth': _bool(False, 'Use OAuth (JWT) instead of basic auth.'),
+    'userIdentifierValue': _nullable_str('OAuth: the user identifier (required when isOAuth).'),
+    'clientId': _nullable_str('OAuth client id (required when isOAuth).'),
+    'jwtKeyId': _nullable_str('OAuth JWT verifier key id (required when isOAuth).'),
+}
+_SERVICENOW_SECRETS = _obj({
+    'username': _nullable_str('Basic auth user (required unless isOAuth).'),
+    'password': _nullable_str('Basic auth password (required unless isOAuth).'),
+    'clientSecret': _nullable_str('OAuth client secret (required when isOAuth).'),
+    'privateKey': _nullable_str('OAuth JWT private key (required when isOAuth).'),
+    'privateKeyPassword': _nullable_str('Passphrase of privateKey.'),
+})
+_SWIMLANE_MAP = {'type': ['object', 'null'], 'default': None, 'additionalProperties': False,
+                 'required': ['id', 'key', 'name', 'fieldType'],
+                 'properties': dict((k, _str()) for k in ('id', 'key', 'name', 'fieldType'))}
+_AI_TUNING = {
+    'contextWindowLength': _number('Context window of the model, in tokens.'),
+    'temperature': _number('Sampling temperature.'),
+}
+_CASES_URLS = ('createIncidentUrl', 'getIncidentUrl', 'viewIncidentUrl', 'updateIncidentUrl')
+
 CONNECTOR_TYPES = {
+    # ---- generative AI (reference §4, §5)
     '.gen-ai': _type('OpenAI', GEN_AI_CONFIG, GEN_AI_SECRETS),
+    '.bedrock': _type('Amazon Bedrock', _obj(dict({
+        'apiUrl': _str(URL + ' The Bedrock runtime endpoint.', format='uri'),
+        'defaultModel': _str('Model id used when a request names none.', default=DEFAULT_BEDROCK_MODEL),
+    }, **_AI_TUNING), required=('apiUrl',)), _secrets('accessKey', 'secret')),
+    '.gemini': _type('Google Gemini', _obj(dict({
+        'apiUrl': _str(URL + ' The Vertex AI endpoint.', format='uri'),
+        'defaultModel': _str('Model used when a request names none.', default=DEFAULT_GEMINI_MODEL),
+        'gcpRegion': _str('GCP region, e.g. us-central1.'),
+        'gcpProjectID': _str('GCP project id.'),
+    }, **_AI_TUNING), required=('apiUrl', 'gcpRegion', 'gcpProjectID')), _obj({
+        'credentialsJson': _str('The JSON key of a GCP service account (type "service_account").'),
+    }, required=('credentialsJson',))),
+    '.inference': _type('AI Connector', _obj(dict({
+        'provider': _str('Inference service provider, e.g. openai, elastic.'),
+        'taskType': _str('Task type, e.g. chat_completion, completion.'),
+        'inferenceId': _str('Elasticsearch inference endpoint id.'),
+        'providerConfig': {'type': 'object', 'default': {}, 'description': 'Provider settings (free form).'},
+        'taskTypeConfig': {'type': 'object', 'default': {}, 'description': 'Task settings (free form).'},
+        'headers': _headers(),
+    }, **_AI_TUNING), required=('provider', 'taskType', 'inferenceId')), _obj({
+        'providerSecrets': {'type': 'object', 'default': {}, 'description': 'Provider credentials (free form).'},
+    })),
+    # ---- generic HTTP
     '.webhook': _type('Webhook', _obj(dict({
         'url': _str(URL, format='uri'),
         'method': _enum(('post', 'put', 'patch', 'get', 'delete'), default='post'),
         'headers': _headers(nullable=True, max_headers=20),
     }, **_webhook_auth_config()), required=('url',)), WEBHOOK_SECRETS),
+    '.cases-webhook': _type('Webhook - Case Management', _obj(dict({
+        'createIncidentUrl': _str(URL + ' May contain {{{mustache}}} variables.', format='uri'),
+        'createIncidentMethod': _enum(('post', 'put'), default='post'),
+        'createIncidentJson': _str('JSON body template of the create request.'),
+        'createIncidentResponseKey': _str('Key of the incident id in the create response.'),
+        'getIncidentUrl': _str(URL, format='uri'),
+        'getIncidentMethod': _enum(('get', 'post'), default='get'),
+        'getIncidentJson': _nullable_str('JSON body template of the get request.'),
+        'getIncidentResponseExternalTitleKey': _str('Key of the incident title in the get response.'),
+        'viewIncidentUrl': _str(URL, format='uri'),
+        'updateIncidentUrl': _str(URL, format='uri'),
+        'updateIncidentMethod': _enum(('post', 'patch', 'put'), default='put'),
+        'updateIncidentJson': _str('JSON body template of the update request.'),
+        'createCommentUrl': _nullable_str(URL),
+        'createCommentMethod': _enum(('post', 'put', 'patch'), default='put'),
+        'createCommentJson': _nullable_str('JSON body template of the comment request.'),
+        'headers': _headers(nullable=True),
+    }, **_webhook_auth_config()), required=(
+        'createIncidentUrl', 'createIncidentJson', 'createIncidentResponseKey', 'getIncidentUrl',
+        'getIncidentResponseExternalTitleKey', 'viewIncidentUrl', 'updateIncidentUrl', 'updateIncidentJson')),
+        WEBHOOK_SECRETS),
+    # ---- chat and notification
     '.slack': _type('Slack', NO_FIELDS, _obj({
         'webhookUrl': _str('Slack incoming webhook URL.', format='uri'),
+    }, required=('webhookUrl',))),
+    '.slack_api': _type('Slack API', _obj({
+        'allowedChannels': {'type': 'array', 'maxItems': 500, 'description': 'Channels the connector may post to.',
+                            'items': _obj({'id': _str('Channel id.', minLength=1),
+                                           'name': _str('Channel name.', minLength=1)}, required=('name',))},
+    }), _obj({'token': _str('Slack bot token.', minLength=1)}, required=('token',))),
+    '.teams': _type('Microsoft Teams', NO_FIELDS, _obj({
+        'webhookUrl': _str('Teams incoming webhook URL.', format='uri'),
     }, required=('webhookUrl',))),
     '.email': _type('Email', _obj({
         'from': _str('Sender address.'),
@@ -219,6 +307,47 @@ CONNECTOR_TYPES = {
         'executionTimeField': _nullable_str('Field that gets the execution time.'),
     }, required=('index',)), NO_FIELDS),
     '.server-log': _type('Server log', NO_FIELDS, NO_FIELDS),
+    # ---- incident management and SOAR
+    '.pagerduty': _type('PagerDuty', _obj({
+        'apiUrl': _nullable_str(URL + ' Default: the PagerDuty Events API v2.'),
+    }), _secrets('routingKey')),
+    '.opsgenie': _type('Opsgenie', _url_config('apiUrl'), _secrets('apiKey')),
+    '.xmatters': _type('xMatters', _obj({
+        'configUrl': _nullable_str(URL + ' Required with basic auth (usesBasic).'),
+        'usesBasic': _bool(True, 'Basic auth (configUrl + user/password) instead of a secretsUrl.'),
+    }), _obj({
+        'user': _nullable_str('Basic auth user.'),
+        'password': _nullable_str('Basic auth password.'),
+        'secretsUrl': _nullable_str('URL with the API key in it (when usesBasic is false).'),
+    })),
+    '.jira': _type('Jira', _obj({
+        'apiUrl': _str(URL, format='uri'),
+        'projectKey': _str('Jira project key.'),
+    }, required=('apiUrl', 'projectKey')), _secrets('email', 'apiToken')),
+    '.servicenow': _type('ServiceNow ITSM', _obj(dict(_SERVICENOW_CONFIG, usesTableApi=_bool(
+        True, 'Use the Table API (deprecated) instead of the Elastic app.')), required=('apiUrl',)),
+        _SERVICENOW_SECRETS),
+    '.servicenow-sir': _type('ServiceNow SecOps', _obj(dict(_SERVICENOW_CONFIG, usesTableApi=_bool(
+        True, 'Use the Table API (deprecated) instead of the Elastic app.')), required=('apiUrl',)),
+        _SERVICENOW_SECRETS),
+    '.servicenow-itom': _type('ServiceNow ITOM', _obj(dict(_SERVICENOW_CONFIG), required=('apiUrl',)),
+                              _SERVICENOW_SECRETS),
+    '.resilient': _type('IBM Resilient', _obj({
+        'apiUrl': _str(URL, format='uri'),
+        'orgId': _str('Resilient organization id.'),
+    }, required=('apiUrl', 'orgId')), _secrets('apiKeyId', 'apiKeySecret')),
+    '.swimlane': _type('Swimlane', _obj({
+        'apiUrl': _str(URL, format='uri'),
+        'appId': _str('Swimlane application id.'),
+        'connectorType': _enum(('all', 'alerts', 'cases'), description='What the connector creates.'),
+        'mappings': _obj(dict((k, copy.deepcopy(_SWIMLANE_MAP)) for k in (
+            'ruleNameConfig', 'alertIdConfig', 'caseIdConfig', 'caseNameConfig', 'commentsConfig',
+            'severityConfig', 'descriptionConfig')), description='Swimlane field mappings.'),
+    }, required=('apiUrl', 'appId', 'connectorType', 'mappings')), _secrets('apiToken')),
+    '.tines': _type('Tines', _url_config('url'), _secrets('email', 'token')),
+    '.torq': _type('Torq', _url_config('webhookIntegrationUrl', URL + ' The Torq webhook integration.'),
+                   _secrets('token')),
+    '.d3security': _type('D3 Security', _url_config('url'), _secrets('token')),
 }
 
 
