@@ -1,0 +1,202 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: connector_info
+short_description: Read Kibana connectors and connector types
+version_added: 0.1.0
+description:
+  - Lists the connectors of one Kibana space (including preconfigured ones), optionally filtered by id, name
+    or type, with one request.
+  - Optionally lists the connector types Kibana knows, with whether each is enabled and the licence it needs.
+  - Kibana never returns secrets, so none are returned.
+  - With O(export=true) or O(export_dir), the connectors are also returned (and written) as specs for a GitOps
+    repository, to adopt connectors that were made by hand. Secrets become placeholders such as
+    C({{ vault_local_llm_apikey }}); once those variables are defined, applying the files changes nothing.
+    Preconfigured and system connectors are not exported.
+author:
+  - kibana_gitops maintainers
+extends_documentation_fragment:
+  - kibana_gitops.connectors.kibana
+attributes:
+  check_mode:
+    support: full
+    description: Only reads Kibana. With O(export_dir), reports which files would change without writing them.
+  diff_mode:
+    support: none
+options:
+  connector_ids:
+    description: Return only connectors with these ids.
+    type: list
+    elements: str
+  names:
+    description: Return only connectors with these names (exact match).
+    type: list
+    elements: str
+  connector_type_ids:
+    description: Return only connectors of these types, for example V(.gen-ai).
+    type: list
+    elements: str
+  connector_types:
+    description: Also return the connector types Kibana knows (RV(connector_types)).
+    type: bool
+    default: false
+  export:
+    description: Also return the connectors as specs (RV(specs)), secrets as placeholders.
+    type: bool
+    default: false
+  export_dir:
+    description:
+      - Write each exported spec to C(<export_dir>/<connector_id>.yml) (implies O(export=true)). Only files whose
+        content differs are written; the folder is created if needed.
+    type: path
+  schema_url:
+    description:
+      - URL or path of C(connector-spec.schema.json) to put in each exported file's C(yaml-language-server) header,
+        so editors validate the file.
+    type: str
+seealso:
+  - module: kibana_gitops.connectors.connector
+"""
+
+EXAMPLES = r"""
+- name: All OpenAI connectors of the security space
+  kibana_gitops.connectors.connector_info:
+    kibana_url: https://kibana.example.com:5601
+    api_key: "{{ vault_kibana_api_key }}"
+    space_id: security
+    connector_type_ids: [.gen-ai]
+  register: llm_connectors
+
+- name: Which connector types are enabled under the current licence?
+  kibana_gitops.connectors.connector_info:
+    connector_types: true
+  register: info
+
+- ansible.builtin.debug:
+    msg: "{{ info.connector_types | selectattr('enabled') | map(attribute='id') | list }}"
+
+- name: Adopt the connectors made by hand in the ops space into git
+  kibana_gitops.connectors.connector_info:
+    space_id: ops
+    export_dir: "{{ playbook_dir }}/connectors/ops"
+"""
+
+RETURN = r"""
+connectors:
+  description: The connectors of the space that match the filters, sorted by name as Kibana sorts them.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: local-llm
+      name: Local LLM (Llama 3.1)
+      connector_type_id: .gen-ai
+      config: {apiProvider: Other, apiUrl: "https://llm-gw.example.com/v1/chat/completions", defaultModel: llama3.1}
+      is_preconfigured: false
+      is_deprecated: false
+      is_missing_secrets: false
+      is_system_action: false
+      referenced_by_count: 0
+connector_types:
+  description: The connector types Kibana knows, as Kibana lists them.
+  returned: when O(connector_types=true)
+  type: list
+  elements: dict
+  sample:
+    - id: .gen-ai
+      name: OpenAI
+      enabled: true
+      enabled_in_config: true
+      enabled_in_license: true
+      minimum_license_required: enterprise
+specs:
+  description: The connectors as specs, secrets as placeholders (see O(export)).
+  returned: when O(export=true) or O(export_dir) is set
+  type: list
+  elements: dict
+  sample:
+    - connector_id: local-llm
+      name: Local LLM (Llama 3.1)
+      connector_type_id: .gen-ai
+      space_id: default
+      config: {apiProvider: Other, apiUrl: "https://llm-gw.example.com/v1/chat/completions", defaultModel: llama3.1}
+      secrets: {apiKey: "{{ vault_local_llm_apikey }}"}
+exported_files:
+  description: The files written (or, in check mode, that would be written) under O(export_dir).
+  returned: when O(export_dir) is set
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export
+
+
+def _keep(connector, params):
+    for option, field in (('connector_ids', 'id'), ('names', 'name'), ('connector_type_ids', 'connector_type_id')):
+        if params.get(option) and connector.get(field) not in params[option]:
+            return False
+    return True
+
+
+def main():
+    module = KibanaModule(
+        argument_spec=dict(
+            connector_ids=dict(type='list', elements='str'),
+            names=dict(type='list', elements='str'),
+            connector_type_ids=dict(type='list', elements='str'),
+            connector_types=dict(type='bool', default=False),
+            export=dict(type='bool', default=False),
+            export_dir=dict(type='path'),
+            schema_url=dict(type='str'),
+        ),
+        supports_check_mode=True,
+    )
+    space = module.params['space_id']
+    result = dict(changed=False)
+    try:
+        result['connectors'] = [c for c in module.client.list_connectors(space) if _keep(c, module.params)]
+        if module.params['connector_types']:
+            result['connector_types'] = module.client.list_connector_types(space)
+    except KibanaError as exc:
+        module.fail_kibana(exc)
+    if module.params['export'] or module.params['export_dir']:
+        result['specs'] = [export.spec_from_connector(c, space) for c in result['connectors'] if export.exportable(c)]
+    if module.params['export_dir']:
+        result['exported_files'] = write_specs(module, result['specs'])
+        result['changed'] = bool(result['exported_files'])
+    module.exit_json(**result)
+
+
+def write_specs(module, specs):
+    """Write one file per spec; return the paths whose content changed."""
+    if not export.HAS_YAML:
+        module.fail_json(msg=missing_required_lib('PyYAML'))
+    folder = module.params['export_dir']
+    changed = []
+    for spec in specs:
+        path = os.path.join(folder, export.file_name(spec['connector_id']))
+        text = export.spec_file_text(spec, module.params['schema_url'])
+        if os.path.exists(path):
+            with open(path) as f:
+                if f.read() == text:
+                    continue
+        changed.append(path)
+        if not module.check_mode:
+            if not os.path.isdir(folder):
+                os.makedirs(folder)
+            with open(path, 'w') as f:
+                f.write(text)
+    return changed
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,188 @@
+"""engine.py with an in-memory stand-in for KibanaClient: sets, prune scope, and fault recovery."""
+import copy
+import uuid
+
+import pytest
+
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import engine as engine_mod
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine, pki_supported
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.reconcile import PlanError, with_server_defaults
+
+
+class FakeKibana(object):
+    """Just enough of KibanaClient; `lose_next` applies the next write and then 'loses' the answer."""
+
+    def __init__(self, connectors=(), version='9.2.0'):
+        self.store = dict((c['id'], dict(c)) for c in connectors)
+        self.calls = []
+        self.lose_next = set()
+        self._version = version
+
+    def _lost(self, what):
+        if what in self.lose_next:
+            self.lose_next.discard(what)
+            raise KibanaError('connection reset', None, what, '/api/actions/...')
+
+    def version(self):
+        self.calls.append('status')
+        return self._version
+
+    def list_connectors(self, space):
+        self.calls.append('list')
+        return [copy.deepcopy(c) for c in sorted(self.store.values(), key=lambda c: c['name'].lower())]
+
+    def get_connector(self, space, cid):
+        self.calls.append('get')
+        return copy.deepcopy(self.store.get(cid))
+
+    def create_connector(self, space, body, connector_id=None):
+        self.calls.append('create')
+        cid = connector_id or str(uuid.uuid4())
+        if cid in self.store:
+            raise KibanaError('Saved object [action/%s] conflict' % cid, 409, 'POST', '/x')
+        self.store[cid] = {'id': cid, 'name': body['name'], 'connector_type_id': body['connector_type_id'],
+                           'config': with_server_defaults(body['connector_type_id'], body['config']),
+                           'is_preconfigured': False, 'is_system_action': False, 'referenced_by_count': 0}
+        self._lost('create')
+        return copy.deepcopy(self.store[cid])
+
+    def update_connector(self, space, cid, body):
+        self.calls.append('update')
+        c = self.store[cid]
+        c.update(name=body['name'], config=with_server_defaults(c['connector_type_id'], body['config']))
+        return copy.deepcopy(c)
+
+    def delete_connector(self, space, cid):
+        self.calls.append('delete')
+        if cid not in self.store:
+            raise KibanaError('Saved object [action/%s] not found' % cid, 404, 'DELETE', '/x')
+        del self.store[cid]
+
+
+def index_spec(cid, index='alerts', name=None, **extra):
+    s = {'connector_id': cid, 'name': name or cid, 'connector_type_id': '.index', 'config': {'index': index},
+         'secrets': {}, 'state': 'present', 'space_id': 'default'}
+    s.update(extra)
+    return s
+
+
+def live_index(cid, index='alerts', **extra):
+    c = {'id': cid, 'name': cid, 'connector_type_id': '.index', 'is_preconfigured': False, 'is_system_action': False,
+         'config': with_server_defaults('.index', {'index': index}), 'referenced_by_count': 0}
+    c.update(extra)
+    return c
+
+
+def test_set_noop_costs_one_list():
+    kibana = FakeKibana([live_index('a'), live_index('b')])
+    results, summary = Engine(kibana).ensure_set([index_spec('a'), index_spec('b')], 'default')
+    assert kibana.calls == ['list']
+    assert summary['unchanged'] == 2 and summary['total'] == 2
+
+
+def test_set_writes_only_what_differs():
+    kibana = FakeKibana([live_index('a'), live_index('b')])
+    results, summary = Engine(kibana).ensure_set([index_spec('a'), index_spec('b', 'other'), index_spec('c')], 'default')
+    assert sorted(kibana.calls) == ['create', 'list', 'update']
+    assert [r['action'] for r in results] == ['unchanged', 'updated', 'created']
+    assert kibana.store['b']['config']['index'] == 'other'
+
+
+def test_check_mode_writes_nothing():
+    kibana = FakeKibana([live_index('a')])
+    results, summary = Engine(kibana, check_mode=True).ensure_set([index_spec('a', 'x'), index_spec('n')], 'default')
+    assert kibana.calls == ['list'] and summary['updated'] == 1 and summary['created'] == 1
+
+
+def test_prune_only_within_scope_and_never_referenced_or_preconfigured():
+    kibana = FakeKibana([
+        live_index('git-keep'), live_index('git-gone'), live_index('git-used', referenced_by_count=2),
+        live_index('handmade'), live_index('git-pre', is_preconfigured=True)])
+    results, summary = Engine(kibana).ensure_set([index_spec('git-keep')], 'default', prune=True,
+                                                 managed_id_prefix='git-')
+    by_id = dict((r['connector_id'], r) for r in results)
+    assert by_id['git-gone']['action'] == 'deleted' and by_id['git-gone']['pruned']
+    assert by_id['git-used']['action'] == 'refused' and 'referenced by 2' in by_id['git-used']['msg']
+    assert by_id['git-pre']['action'] == 'refused' and 'preconfigured' in by_id['git-pre']['msg']
+    assert 'handmade' not in by_id
+    assert set(kibana.store) == {'git-keep', 'git-used', 'handmade', 'git-pre'}
+
+
+def test_prune_force_deletes_referenced_and_managed_ids_scope():
+    kibana = FakeKibana([live_index('used', referenced_by_count=1), live_index('other')])
+    results, summary = Engine(kibana).ensure_set([], 'default', prune=True, managed_ids=['used'], force=True)
+    assert summary['deleted'] == 1 and set(kibana.store) == {'other'}
+
+
+def test_one_failure_does_not_stop_the_others():
+    kibana = FakeKibana([live_index('a', connector_type_id='.server-log')])
+    results, summary = Engine(kibana).ensure_set([index_spec('a'), index_spec('b')], 'default')
+    assert summary['failed'] == 1 and summary['created'] == 1
+    assert "cannot change a connector's type" in results[0]['msg']
+
+
+def test_lost_create_with_id_is_compared_not_duplicated():
+    kibana = FakeKibana()
+    kibana.lose_next.add('create')
+    # the client re-sends a POST to a fixed id after a lost answer; the repeat meets 409
+    original = kibana.create_connector
+
+    def create_then_retry(space, body, connector_id=None):
+        try:
+            return original(space, body, connector_id)
+        except KibanaError as exc:
+            if exc.status is None and connector_id:
+                return original(space, body, connector_id)
+            raise
+    kibana.create_connector = create_then_retry
+    result = Engine(kibana).ensure_one(index_spec('a'))
+    assert result['action'] == 'created' and list(kibana.store) == ['a']
+
+
+def test_lost_create_without_id_is_looked_up_by_name_not_resent():
+    kibana = FakeKibana()
+    kibana.lose_next.add('create')
+    spec = index_spec(None, name='By name')
+    result = Engine(kibana).ensure_one(spec)
+    assert result['action'] == 'created'
+    assert len(kibana.store) == 1 and kibana.calls.count('create') == 1
+
+
+def test_delete_that_meets_404_on_retry_is_done():
+    kibana = FakeKibana([live_index('a')])
+    eng = Engine(kibana)
+    del kibana.store['a']  # the first DELETE was applied, its answer lost; the retry meets 404
+    result = eng._reconcile({'connector_id': 'a', 'state': 'absent'}, live_index('a'))
+    assert result['action'] == 'deleted'
+
+
+def test_update_without_required_secrets_is_refused_before_any_write():
+    kibana = FakeKibana([{'id': 's', 'name': 'S', 'connector_type_id': '.slack', 'config': {},
+                          'is_preconfigured': False}])
+    with pytest.raises(PlanError, match='must be sent again'):
+        Engine(kibana).ensure_one({'connector_id': 's', 'name': 'S2', 'connector_type_id': '.slack', 'config': {},
+                                   'secrets': {}, 'state': 'present'})
+    assert 'update' not in kibana.calls
+
+
+def test_ambiguous_name_names_candidates():
+    kibana = FakeKibana([live_index('x1', name='Same'), live_index('x2', name='Same')])
+    with pytest.raises(PlanError, match='x1, x2'):
+        Engine(kibana).ensure_one(index_spec(None, name='Same'))
+
+
+@pytest.mark.parametrize('version,ok', [('8.18.3', False), ('8.19.0', True), ('9.0.4', False), ('9.1.0', True),
+                                        ('9.2.0', True), ('10.0.0', True), ('', True)])
+def test_pki_version_gate(version, ok):
+    assert pki_supported(version) is ok
+
+
+def test_pki_on_old_kibana_is_refused_before_any_write():
+    kibana = FakeKibana(version='9.0.2')
+    spec = {'connector_id': 'llm', 'name': 'LLM', 'connector_type_id': '.gen-ai', 'state': 'present',
+            'config': {'apiProvider': 'Other', 'apiUrl': 'https://llm/v1', 'defaultModel': 'm'},
+            'secrets': {'certificateData': 'Y2VydA==', 'privateKeyData': 'a2V5'}}
+    with pytest.raises(engine_mod.SpecError, match='8.19 or 9.1'):
+        Engine(kibana)._check_kibana_supports([spec])
+    assert kibana.calls == ['status']
