@@ -204,13 +204,14 @@ _SERVICENOW_CONFIG = {
     'clientId': _nullable_str('OAuth client id (required when isOAuth).'),
     'jwtKeyId': _nullable_str('OAuth JWT verifier key id (required when isOAuth).'),
 }
-_SERVICENOW_SECRETS = _obj({
+_SERVICENOW_SECRETS = dict(_obj({
     'username': _nullable_str('Basic auth user (required unless isOAuth).'),
     'password': _nullable_str('Basic auth password (required unless isOAuth).'),
     'clientSecret': _nullable_str('OAuth client secret (required when isOAuth).'),
     'privateKey': _nullable_str('OAuth JWT private key (required when isOAuth).'),
     'privateKeyPassword': _nullable_str('Passphrase of privateKey.'),
-})
+}, description='username + password (basic auth), or clientSecret + privateKey (OAuth).'),
+    anyOf=[{'required': ['username', 'password']}, {'required': ['clientSecret', 'privateKey']}])
 _SWIMLANE_MAP = {'type': ['object', 'null'], 'default': None, 'additionalProperties': False,
                  'required': ['id', 'key', 'name', 'fieldType'],
                  'properties': dict((k, _str()) for k in ('id', 'key', 'name', 'fieldType'))}
@@ -315,11 +316,12 @@ CONNECTOR_TYPES = {
     '.xmatters': _type('xMatters', _obj({
         'configUrl': _nullable_str(URL + ' Required with basic auth (usesBasic).'),
         'usesBasic': _bool(True, 'Basic auth (configUrl + user/password) instead of a secretsUrl.'),
-    }), _obj({
+    }), dict(_obj({
         'user': _nullable_str('Basic auth user.'),
         'password': _nullable_str('Basic auth password.'),
         'secretsUrl': _nullable_str('URL with the API key in it (when usesBasic is false).'),
-    })),
+    }, description='user + password (usesBasic), or secretsUrl.'),
+        anyOf=[{'required': ['user', 'password']}, {'required': ['secretsUrl']}])),
     '.jira': _type('Jira', _obj({
         'apiUrl': _str(URL, format='uri'),
         'projectKey': _str('Jira project key.'),
@@ -388,3 +390,76 @@ def config_branch(type_id, config):
 def copy_of(type_id):
     """A deep copy of one type's entry (callers may annotate it freely)."""
     return copy.deepcopy(CONNECTOR_TYPES.get(type_id))
+
+
+# ------------------------------------------------------------------ the spec around config and secrets
+SPEC_FIELDS = ('connector_id', 'name', 'connector_type_id', 'space_id', 'state', 'config', 'secrets', 'pki')
+
+PKI_SCHEMA = _obj({
+    'certificate': _str('Client certificate: a PEM file path, or the PEM text.'),
+    'private_key': _str('Private key of the certificate: a PEM file path, or the PEM text.'),
+    'ca': _str('CA certificate(s) that verify the server: a PEM file path, or the PEM text.'),
+    'private_key_passphrase': _str('Passphrase of an encrypted private key.'),
+}, description='.gen-ai PKI (mTLS) material; becomes the certificateData/privateKeyData/caData secrets.')
+
+
+def spec_base_schema():
+    """The spec's own fields; config and secrets are checked against the type's schemas separately."""
+    return {
+        'type': 'object',
+        'additionalProperties': False,
+        'properties': {
+            'connector_id': _str('Stable connector id; recommended (GitOps identity).'),
+            'name': _str('Display name.'),
+            'connector_type_id': _str("Kibana's connector type id, e.g. .gen-ai."),
+            'space_id': _str('Kibana space.', default='default'),
+            'state': _enum(('present', 'absent'), default='present'),
+            'config': {'type': ['object', 'null'], 'description': "The type's config, Kibana's field names."},
+            'secrets': {'type': ['object', 'null'], 'description': "The type's secrets (write-only)."},
+            'pki': PKI_SCHEMA,
+        },
+        'if': {'properties': {'state': {'const': 'absent'}}, 'required': ['state']},
+        'then': {'anyOf': [{'required': ['connector_id']}, {'required': ['name']}]},
+        'else': {'required': ['name', 'connector_type_id']},
+    }
+
+
+def _def_name(type_id, part):
+    return '%s.%s' % (part, type_id.lstrip('.'))
+
+
+def spec_schema(type_id=None):
+    """A self-contained schema for editors: a spec (or a list of specs) dispatching on connector_type_id.
+
+    With ``type_id``, the schema of a spec of that one type.
+    """
+    types = [type_id] if type_id else known_types()
+    defs = {}
+    dispatch = []
+    for tid in types:
+        for part in ('config', 'secrets'):
+            defs[_def_name(tid, part)] = copy.deepcopy(CONNECTOR_TYPES[tid][part])
+        dispatch.append({
+            'if': {'properties': {'connector_type_id': {'const': tid}}, 'required': ['connector_type_id']},
+            'then': {'properties': {'config': {'$ref': '#/$defs/%s' % _def_name(tid, 'config')},
+                                    'secrets': {'$ref': '#/$defs/%s' % _def_name(tid, 'secrets')}}},
+        })
+    spec = spec_base_schema()
+    spec['properties']['connector_type_id'] = dict(spec['properties']['connector_type_id'], enum=types)
+    spec['allOf'] = dispatch
+    defs['spec'] = spec
+    title = 'Kibana connector spec' + (' (%s, %s)' % (CONNECTOR_TYPES[type_id]['name'], type_id) if type_id else '')
+    return {
+        '$schema': DRAFT,
+        '$id': 'https://kibana-gitops.example.invalid/schemas/%s' % schema_file_name(type_id),
+        'title': title,
+        'description': 'kibana_gitops.connectors spec: one connector, or a list of them (one YAML document).',
+        'if': {'type': 'array'},
+        'then': {'type': 'array', 'items': {'$ref': '#/$defs/spec'}},
+        'else': {'$ref': '#/$defs/spec'},
+        '$defs': defs,
+    }
+
+
+def schema_file_name(type_id=None):
+    return 'connector-spec.schema.json' if not type_id else 'connector-spec.%s.schema.json' % type_id.lstrip('.')

@@ -1,0 +1,248 @@
+"""spec.py: every problem reported, each naming its field; the rules JSON Schema cannot say."""
+import base64
+
+import pytest
+
+import harness  # noqa: F401
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec
+
+CANARY = 'CANARY-sk-test-0123456789'
+CERT_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUZ\n-----END CERTIFICATE-----\n'
+KEY_PEM = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n'
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def gen_ai(**overrides):
+    s = {'connector_id': 'llm', 'name': 'LLM', 'connector_type_id': '.gen-ai',
+         'config': {'apiProvider': 'Other', 'apiUrl': 'https://llm.example.com/v1/chat/completions',
+                    'defaultModel': 'llama3.1'},
+         'secrets': {'apiKey': CANARY}}
+    for key, value in overrides.items():
+        if value is None:
+            s.pop(key, None)
+        else:
+            s[key] = value
+    return s
+
+
+def paths(report, attr='errors'):
+    return [p['path'] for p in getattr(report, attr)]
+
+
+def test_valid_spec_is_normalised_and_untouched():
+    original = gen_ai(connector_id=None)
+    original['connector_id'] = 'llm'
+    report = spec.validate_specs([original])
+    assert report.ok, report.errors
+    assert report.specs[0]['space_id'] == 'default' and report.specs[0]['state'] == 'present'
+    assert 'space_id' not in original  # the caller's dict is not modified
+
+
+def test_two_mistakes_are_both_reported():
+    report = spec.validate_specs([gen_ai(config={'apiProvider': 'Other', 'apiUrl': 'not a url', 'tmperature': 1})])
+    assert sorted(paths(report)) == ['/config/apiUrl', '/config/defaultModel', '/config/tmperature']
+    unknown = [p for p in report.errors if p['path'] == '/config/tmperature'][0]
+    assert 'config.tmperature' in unknown['message'] and unknown['hint'] == 'did you mean temperature?'
+
+
+def test_errors_carry_their_source():
+    report = spec.validate_specs([gen_ai(connector_type_id='.genai')], sources=[{'file': 'c.yml', 'document': 2}])
+    err = report.errors[0]
+    assert (err['file'], err['document'], err['connector'], err['path']) == ('c.yml', 2, 'llm', '/connector_type_id')
+    assert err['hint'] == 'did you mean .gen-ai?'
+
+
+@pytest.mark.parametrize('config,path', [
+    ({'apiProvider': 'Other', 'apiUrl': 'https://h/v1'}, '/config/defaultModel'),
+    ({'apiUrl': 'https://h/v1'}, '/config/apiProvider'),
+    ({'apiProvider': 'openai', 'apiUrl': 'https://h/v1'}, '/config/apiProvider'),
+    ({'apiProvider': 'Azure OpenAI', 'apiUrl': 'https://h/x?api-version=1', 'defaultModel': 'm'},
+     '/config/defaultModel'),
+    ({'apiProvider': 'OpenAI', 'apiUrl': 'ftp://h/v1'}, '/config/apiUrl'),
+    ({'apiProvider': 'OpenAI', 'apiUrl': 'https://'}, '/config/apiUrl'),
+])
+def test_gen_ai_provider_rules(config, path):
+    report = spec.validate_specs([gen_ai(config=config)])
+    assert path in paths(report)
+
+
+def test_gen_ai_api_key_required_unless_pki():
+    assert '/secrets/apiKey' in paths(spec.validate_specs([gen_ai(secrets={})]))
+    with_pki = gen_ai(secrets=None, pki={'certificate': 'c.crt', 'private_key': 'c.key'})
+    with_pki['config']['verificationMode'] = 'full'
+    assert spec.validate_specs([with_pki]).ok
+
+
+def test_pki_needs_certificate_and_key_together():
+    report = spec.validate_specs([gen_ai(secrets=None, pki={'certificate': 'c.crt'})])
+    assert '/pki/private_key' in paths(report)
+    report = spec.validate_specs([gen_ai(secrets={'privateKeyData': b64(KEY_PEM)})])
+    assert '/secrets/certificateData' in paths(report)
+
+
+def test_raw_pem_is_named_as_the_classic_mistake():
+    report = spec.validate_specs([gen_ai(secrets={'certificateData': CERT_PEM, 'privateKeyData': b64(KEY_PEM)})])
+    err = [p for p in report.errors if p['path'] == '/secrets/certificateData'][0]
+    assert 'raw PEM' in err['message'] and 'b64encode' in err['hint']
+
+
+def test_swapped_certificate_and_key():
+    report = spec.validate_specs([gen_ai(secrets={'certificateData': b64(KEY_PEM), 'privateKeyData': b64(CERT_PEM)})])
+    messages = ' '.join(p['message'] for p in report.errors)
+    assert sorted(paths(report)) == ['/secrets/certificateData', '/secrets/privateKeyData']
+    assert messages.count('swapped') == 2
+
+
+def test_base64_pem_secrets_pass():
+    s = gen_ai(secrets={'certificateData': b64(CERT_PEM), 'privateKeyData': b64(KEY_PEM), 'caData': b64(CERT_PEM)})
+    s['config']['verificationMode'] = 'full'
+    assert spec.validate_specs([s]).ok
+
+
+def test_pki_for_other_provider_or_without_verification_mode_warns_and_strict_errors():
+    s = gen_ai(secrets=None, pki={'certificate': 'c.crt', 'private_key': 'c.key'})
+    report = spec.validate_specs([s])
+    assert report.ok and paths(report, 'warnings') == ['/config/verificationMode']
+    s['config'] = {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions'}
+    strict = spec.validate_specs([s], strict=True)
+    assert [p['rule'] for p in strict.errors] == ['pki-unused']
+
+
+def test_pki_checker_is_injected_and_its_pointers_are_prefixed():
+    calls = []
+
+    def checker(block):
+        calls.append(block)
+        return [('/private_key', 'does not match the certificate', 'error'), ('/certificate', 'expires soon', 'warning')]
+
+    s = gen_ai(secrets=None, pki={'certificate': 'c.crt', 'private_key': 'c.key'})
+    s['config']['verificationMode'] = 'full'
+    report = spec.validate_specs([s], pki_checker=checker)
+    assert calls == [{'certificate': 'c.crt', 'private_key': 'c.key'}]
+    assert paths(report) == ['/pki/private_key'] and paths(report, 'warnings') == ['/pki/certificate']
+    assert report.errors[0]['message'].startswith('pki.private_key:')
+
+
+def test_pki_shape_is_checked_without_a_checker():
+    report = spec.validate_specs([gen_ai(pki={'certificate': 'c.crt', 'private_key': 'k', 'key': 'x'})])
+    assert '/pki/key' in paths(report)
+
+
+def test_pki_on_another_type_is_an_error():
+    report = spec.validate_specs([{'connector_id': 'w', 'name': 'w', 'connector_type_id': '.webhook',
+                                   'config': {'url': 'https://h'}, 'pki': {'certificate': 'c'}}])
+    assert '/pki' in paths(report)
+
+
+@pytest.mark.parametrize('secrets,ok', [
+    ({}, True),
+    ({'user': 'u', 'password': 'p'}, True),
+    ({'crt': 'c', 'key': 'k', 'password': 'p'}, True),
+    ({'pfx': 'x'}, True),
+    ({'clientSecret': 's'}, True),
+    ({'user': 'u'}, False),
+    ({'password': 'p'}, False),
+    ({'user': 'u', 'password': 'p', 'pfx': 'x'}, False),
+    ({'crt': 'c'}, False),
+    ({'crt': 'c', 'key': 'k', 'clientSecret': 's'}, False),
+])
+def test_webhook_auth_combinations(secrets, ok):
+    report = spec.validate_specs([{'connector_id': 'w', 'name': 'w', 'connector_type_id': '.webhook',
+                                   'config': {'url': 'https://h.example.com'}, 'secrets': secrets}])
+    assert report.ok is ok
+    if not ok:
+        assert paths(report) == ['/secrets']
+
+
+@pytest.mark.parametrize('config,secrets,expected', [
+    ({'from': 'a@b.c', 'host': 'smtp.b.c', 'port': 25}, {'user': 'u', 'password': 'p'}, []),
+    ({'from': 'a@b.c'}, {'user': 'u', 'password': 'p'}, ['/config/host', '/config/port']),
+    ({'from': 'a@b.c', 'service': 'gmail'}, {'user': 'u', 'password': 'p'}, []),
+    ({'from': 'a@b.c', 'service': 'Outlook365'}, {'user': 'u', 'password': 'p'}, []),
+    ({'from': 'a@b.c', 'service': 'gmial'}, {'user': 'u', 'password': 'p'}, ['/config/service']),
+    ({'from': 'a@b.c', 'service': 'exchange_server'}, {}, ['/config/clientId', '/config/tenantId',
+                                                           '/secrets/clientSecret']),
+    ({'from': 'a@b.c', 'host': 'h', 'port': 25}, {}, ['/secrets/password', '/secrets/user']),
+    ({'from': 'a@b.c', 'host': 'h', 'port': 25, 'hasAuth': False}, {}, []),
+])
+def test_email_service_host_port(config, secrets, expected):
+    report = spec.validate_specs([{'connector_id': 'e', 'name': 'e', 'connector_type_id': '.email',
+                                   'config': config, 'secrets': secrets}])
+    assert sorted(paths(report)) == sorted(expected)
+
+
+def test_blank_strings_are_rejected_where_kibana_rejects_them():
+    report = spec.validate_specs([gen_ai(name='  ', secrets={'apiKey': ''},
+                                         config={'apiProvider': 'Other', 'apiUrl': 'https://h/v1',
+                                                 'defaultModel': 'm', 'headers': {'X-A': ' '}})])
+    assert sorted(paths(report)) == ['/config/headers/X-A', '/name', '/secrets/apiKey']
+    assert all('empty or only whitespace' in p['message'] for p in report.errors)
+
+
+def test_duplicate_ids_error_and_duplicate_names_warn_per_space():
+    a = gen_ai()
+    b = gen_ai()
+    c = gen_ai(space_id='other')
+    d = gen_ai(connector_id='llm2')
+    report = spec.validate_specs([a, b, c, d], sources=[{'file': 'a.yml', 'document': 0}, None, None, None])
+    dup = [p for p in report.errors if p['path'] == '/connector_id']
+    assert len(dup) == 1 and 'a.yml document 0' in dup[0]['message']
+    assert [p['path'] for p in report.warnings].count('/name') == 2
+
+
+def test_missing_connector_id_warns():
+    report = spec.validate_specs([gen_ai(connector_id=None)])
+    assert report.ok and paths(report, 'warnings') == ['/connector_id']
+    assert not spec.validate_specs([gen_ai(connector_id=None)], strict=True).ok
+
+
+def test_absent_needs_only_an_identity():
+    assert spec.validate_specs([{'connector_id': 'gone', 'state': 'absent'}]).ok
+    assert not spec.validate_specs([{'state': 'absent'}]).ok
+
+
+def test_numbers_as_strings_are_a_documented_strictness():
+    s = gen_ai()
+    s['config']['temperature'] = '0.2'
+    err = spec.validate_specs([s]).errors[0]
+    assert err['rule'] == 'coercion' and err['rule'] in spec.STRICTER_THAN_KIBANA
+
+
+def test_url_checks_kibana_does_not_do_are_marked():
+    s = {'connector_id': 'j', 'name': 'j', 'connector_type_id': '.jira', 'config': {'apiUrl': 'url1', 'projectKey': 'P'},
+         'secrets': {'email': 'e', 'apiToken': 't'}}
+    assert [p['rule'] for p in spec.validate_specs([s]).errors] == ['url-strict']
+    s = {'connector_id': 's', 'name': 's', 'connector_type_id': '.slack', 'secrets': {'webhookUrl': 'hooks.slack.com/x'}}
+    assert [p['rule'] for p in spec.validate_specs([s]).errors] == [None]
+
+
+def test_templated_values_in_files_are_not_url_checked():
+    s = gen_ai()
+    s['config']['apiUrl'] = '{{ llm_url }}'
+    assert spec.validate_specs([s]).ok
+
+
+def test_mustache_in_cases_webhook_urls_is_fine():
+    assert spec.parse_url('https://jira.example.com/rest/api/2/issue/{{{external.system.id}}}') == (
+        'https', 'jira.example.com')
+
+
+def test_secret_values_never_appear_in_problems():
+    bad = gen_ai(secrets={'apiKey': CANARY, 'certificateData': CANARY, 'bogus': CANARY})
+    bad['config']['temperature'] = [CANARY]
+    report = spec.validate_specs([bad, {'connector_id': 's', 'name': 's', 'connector_type_id': '.slack',
+                                        'secrets': {'webhookUrl': CANARY}}])
+    assert report.errors
+    for problem in report.errors + report.warnings:
+        assert CANARY not in repr(problem)
+    assert CANARY not in repr(spec.redact_spec(report.specs[0])['secrets'])
+    assert CANARY in spec.secret_values([bad])
+
+
+def test_format_problem_names_everything():
+    line = spec.format_problem({'file': 'c.yml', 'document': 1, 'connector': 'llm', 'path': '/config/apiUrl',
+                                'message': 'config.apiUrl is required', 'hint': 'add it'})
+    assert line == 'c.yml document 1, connector llm, config.apiUrl: config.apiUrl is required (hint: add it)'
