@@ -359,12 +359,12 @@ def _rule_gen_ai(out, spec, config, secrets, strict):
     # reference §4.2: PKI when certificate or key is given, else an API key is required
     if has_cert or has_key:
         if not has_cert:
-            out.add('/pki/certificate' if pki else '/secrets/certificateData',
-                    'a PKI client certificate is required with the private key (certificate and key go together)',
+            path = '/pki/certificate' if pki else '/secrets/certificateData'
+            out.add(path, '%s is required: PKI needs the client certificate with the private key' % field_name(path),
                     hint='set pki.certificate (a PEM file) or secrets.certificateData')
         if not has_key:
-            out.add('/pki/private_key' if pki else '/secrets/privateKeyData',
-                    'a PKI private key is required with the client certificate (certificate and key go together)',
+            path = '/pki/private_key' if pki else '/secrets/privateKeyData'
+            out.add(path, '%s is required: PKI needs the private key with the client certificate' % field_name(path),
                     hint='set pki.private_key (a PEM file) or secrets.privateKeyData')
     elif not _truthy(secrets, 'apiKey') and not _blank(secrets.get('apiKey')):
         out.add('/secrets/apiKey', 'secrets.apiKey is required (or PKI: a client certificate and private key)',
@@ -470,11 +470,16 @@ def _rule_email(out, spec, config, secrets, strict):
         guess = _suggest(service.lower(), EMAIL_KIBANA_SERVICES + EMAIL_WELL_KNOWN_SERVICES)
         out.add('/config/service', 'config.service %r is not a service Kibana knows' % service,
                 hint=('did you mean %s?' % guess) if guess else 'use "other" with host and port')
-    if config.get('hasAuth', True):
+    # Kibana checks the connector against the request's raw config: hasAuth counts only when it is written
+    if config.get('hasAuth'):
         for f in ('user', 'password'):
             if secrets.get(f) is None:
-                out.add('/secrets/%s' % f, 'secrets.%s is required when config.hasAuth is true (the default)' % f,
+                out.add('/secrets/%s' % f, 'secrets.%s is required when config.hasAuth is true' % f,
                         hint='add it, or set hasAuth: false')
+    elif 'hasAuth' not in config and secrets.get('user') is None:
+        out.add('/config/hasAuth', 'config.hasAuth is not set and there is no user: Kibana stores hasAuth: true '
+                'but sends mail without authentication', hint='set hasAuth: false, or add secrets.user/password',
+                severity='warning')
     sender = config.get('from')
     if isinstance(sender, str) and sender.strip() and not re.match(r'^[^@\s]+@[^@\s]+$', sender.strip().split('<')[-1]
                                                                    .rstrip('>')):
@@ -505,17 +510,21 @@ def _rule_servicenow(out, spec, config, secrets, strict):
 
 
 def _rule_xmatters(out, spec, config, secrets, strict):
-    if config.get('usesBasic', True):
+    # Kibana's connector check reads the raw config: an absent usesBasic counts as false there
+    # (while the stored default is true), so basic auth only works with usesBasic: true written out.
+    if config.get('usesBasic'):
         if _truthy(secrets, 'secretsUrl'):
             out.add('/secrets/secretsUrl', 'secrets.secretsUrl must not be set when usesBasic is true')
         for f in ('user', 'password'):
             if not _truthy(secrets, f):
-                out.add('/secrets/%s' % f, 'secrets.%s is required when usesBasic is true (the default)' % f)
+                out.add('/secrets/%s' % f, 'secrets.%s is required when usesBasic is true' % f)
         if config.get('configUrl') is None:
-            out.add('/config/configUrl', 'config.configUrl is required when usesBasic is true (the default)')
+            out.add('/config/configUrl', 'config.configUrl is required when usesBasic is true')
     else:
         if _truthy(secrets, 'user') or _truthy(secrets, 'password'):
-            out.add('/secrets', 'secrets.user/password must not be set when usesBasic is false')
+            hint = None if 'usesBasic' in config else \
+                'write usesBasic: true: Kibana checks the connector as written, where a missing usesBasic is false'
+            out.add('/secrets', 'secrets.user/password must not be set when usesBasic is false', hint=hint)
         if config.get('configUrl'):
             out.add('/config/configUrl', 'config.configUrl must not be set when usesBasic is false')
         if not _truthy(secrets, 'secretsUrl'):
