@@ -266,7 +266,8 @@ CONNECTOR_TYPES = {
         'updateIncidentMethod': _enum(('post', 'patch', 'put'), default='put'),
         'updateIncidentJson': _str('JSON body template of the update request.'),
         'createCommentUrl': _nullable_str(URL),
-        'createCommentMethod': _enum(('post', 'put', 'patch'), default='put'),
+        # schema.nullable(oneOf(…, {defaultValue: put})): nullable's own default, null, is what Kibana stores
+        'createCommentMethod': dict(_enum(('post', 'put', 'patch'), nullable=True), default=None),
         'createCommentJson': _nullable_str('JSON body template of the comment request.'),
         'headers': _headers(nullable=True),
     }, **_webhook_auth_config()), required=(
@@ -279,8 +280,9 @@ CONNECTOR_TYPES = {
     }, required=('webhookUrl',))),
     '.slack_api': _type('Slack API', _obj({
         'allowedChannels': {'type': 'array', 'maxItems': 500, 'description': 'Channels the connector may post to.',
-                            'items': _obj({'id': _str('Channel id.', minLength=1),
-                                           'name': _str('Channel name.', minLength=1)}, required=('name',))},
+                            # Kibana 9.2 needs both; 9.3 made id optional (Terraform data tf-011, min 9.3.0)
+                            'items': _obj({'id': _str('Channel id (Kibana 9.2 requires it).', minLength=1),
+                                           'name': _str('Channel name.', minLength=1)}, required=('id', 'name'))},
     }), _obj({'token': _str('Slack bot token.', minLength=1)}, required=('token',))),
     '.teams': _type('Microsoft Teams', NO_FIELDS, _obj({
         'webhookUrl': _str('Teams incoming webhook URL.', format='uri'),

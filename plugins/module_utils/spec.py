@@ -45,6 +45,8 @@ STRICTER_THAN_KIBANA = {
                 'the default space silently).',
     'pki-block': 'problems in the pki: block (files, PEM parsing, key/certificate match, expiry): Kibana '
                  'never sees the block, only the base64 secrets made from it.',
+    'gemini-credentials': 'a .gemini credentialsJson whose type is not "service_account": Kibana 9.2 stores it, '
+                          'newer Kibana rejects it and the connector cannot authenticate with it.',
     'strict-warning': 'any other warning, when strict is set.',
 }
 
@@ -228,9 +230,12 @@ class _Collector(object):
         self.errors = []
         self.warnings = []
 
+    rule = None  # default rule of the problems being added (set while translating schema errors)
+
     def add(self, path, message, hint=None, severity='error', rule=None):
         problem = {'file': self.source.get('file'), 'document': self.source.get('document'),
-                   'connector': self.label, 'path': path, 'message': message, 'hint': hint, 'rule': rule}
+                   'connector': self.label, 'path': path, 'message': message, 'hint': hint,
+                   'rule': rule or self.rule}
         if self.source.get('item') is not None:
             problem['item'] = self.source['item']
         (self.errors if severity == 'error' else self.warnings).append(problem)
@@ -249,9 +254,18 @@ def _validator(schema_key, schema):
 
 def _schema_problems(out, validator, instance, prefix, part, type_id):
     """Translate jsonschema errors into one problem per field, in plain words."""
+    try:
+        _translate(out, validator, instance, prefix, part, type_id)
+    finally:
+        out.rule = None
+
+
+def _translate(out, validator, instance, prefix, part, type_id):
     secret = part in SECRET_PARTS
     for err in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
         base = prefix + pointer(*err.absolute_path)
+        # the pki block never reaches Kibana (it becomes base64 secrets), so its shape is our own rule
+        out.rule = 'pki-block' if base.startswith('/pki') else None
         kind = err.validator
         if _blank(err.instance):
             continue  # _check_blank names it once
@@ -543,7 +557,8 @@ def _rule_gemini(out, spec, config, secrets, strict):
         return
     if isinstance(creds, dict) and creds.get('type') != 'service_account':
         out.add('/secrets/credentialsJson', 'secrets.credentialsJson must be a "service_account" credential '
-                '(type is %s)' % json.dumps(creds.get('type')), hint='create a service account key in GCP')
+                '(type is %s)' % json.dumps(creds.get('type')), hint='create a service account key in GCP',
+                rule='gemini-credentials')
 
 
 TYPE_RULES = {
