@@ -147,6 +147,7 @@ summary:
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine, SpecError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.spec import secret_values
 
 
 def main():
@@ -164,6 +165,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    # `specs` is free-form, so AnsibleModule cannot know which values are secret: without this, -vvv
+    # prints them in invocation.module_args
+    module.no_log_values.update(secret_values(params['specs']))
     space = params['space_id']
     if params['prune'] and not (params['managed_id_prefix'] or params['managed_ids']):
         module.fail_json(msg='prune needs a managed scope: set managed_id_prefix and/or managed_ids, so that '
