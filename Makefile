@@ -43,3 +43,12 @@ sanity: venv
 
 clean:
 	rm -rf .build tests/output .pytest_cache *.tar.gz
+
+# JSON Schemas for editors (docs/schemas/*.json), generated from plugins/module_utils/schemas.py
+.PHONY: schemas bench-validate
+schemas: venv
+	$(PY) tests/utils/gen_schemas.py
+
+# Benchmark (not a test): validate 1,000 generated spec files offline and print files/s
+bench-validate: venv
+	$(PY) tests/utils/bench_validate.py --files 1000

@@ -5,7 +5,6 @@
 * starts the simulators as real processes on loopback and talks to their ``/_sim/`` API;
 * runs real ``ansible-playbook`` processes and checks their output for secret canaries.
 """
-import atexit
 import json
 import os
 import shutil
@@ -33,10 +32,15 @@ def _collections_base():
     if (os.path.basename(ac) == 'ansible_collections' and os.path.basename(ROOT) == NAME
             and os.path.basename(os.path.dirname(ROOT)) == NAMESPACE):
         return os.path.dirname(ac)  # already laid out (ansible-test copies the checkout there)
-    base = tempfile.mkdtemp(prefix='kgc-collroot-')
-    os.makedirs(os.path.join(base, 'ansible_collections', NAMESPACE))
-    os.symlink(ROOT, os.path.join(base, 'ansible_collections', NAMESPACE, NAME))
-    atexit.register(shutil.rmtree, base, True)
+    # a stable, git-ignored tree next to the checkout (also what `make demo` and ansible-doc use)
+    base = os.path.join(ROOT, '.build', 'collections')
+    link = os.path.join(base, 'ansible_collections', NAMESPACE, NAME)
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        try:
+            os.symlink(ROOT, link)
+        except FileExistsError:  # another test process made it first
+            pass
     return base
 
 

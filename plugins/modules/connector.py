@@ -231,6 +231,8 @@ def main():
         supports_check_mode=True,
     )
     spec = dict((k, module.params[k]) for k in SPEC_OPTIONS if module.params.get(k) is not None)
+    if spec.get('pki'):
+        spec['pki'] = dict((k, v) for k, v in spec['pki'].items() if v is not None)
     engine = Engine(module.client, check_mode=module.check_mode, secrets_update=module.params['secrets_update'])
     try:
         specs = engine.prepare([spec]) if spec.get('state') == 'present' else [spec]
