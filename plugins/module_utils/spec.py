@@ -274,7 +274,8 @@ def _translate(out, validator, instance, prefix, part, type_id):
                 if isinstance(err.instance, dict) and key not in err.instance:
                     path = base + pointer(key)
                     desc = (err.schema.get('properties', {}).get(key) or {}).get('description')
-                    out.add(path, '%s is required' % field_name(path), hint=desc)
+                    out.add(path, '%s is required' % field_name(path),
+                            hint=('add it: %s%s' % (desc[0].lower(), desc[1:].rstrip('.'))) if desc else None)
         elif kind == 'additionalProperties' and isinstance(err.instance, dict):
             allowed = sorted((err.schema.get('properties') or {}).keys())
             for key in sorted(k for k in err.instance if k not in allowed):

@@ -14,6 +14,8 @@ import os
 import yaml
 
 SPEC_EXTENSIONS = ('.yml', '.yaml', '.json')
+# libyaml's loader when PyYAML has it: the same safe loading, several times faster on big repositories
+SAFE_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 PKI_PATH_FIELDS = ('certificate', 'private_key', 'ca')
 
 
@@ -65,7 +67,7 @@ def _documents(file_name, text):
                                   getattr(exc, 'msg', 'invalid JSON')))]
     documents = []
     try:
-        for doc in yaml.safe_load_all(text):
+        for doc in yaml.load_all(text, Loader=SAFE_LOADER):
             documents.append(doc)
     except yaml.YAMLError as exc:
         return documents, [_yaml_error(file_name, exc, len(documents))]
