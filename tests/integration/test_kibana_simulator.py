@@ -88,6 +88,15 @@ def test_crud_round_trip(kibana_sim_factory):
         'Saved object [action/%s] not found' % body['id']
 
 
+def test_trailing_slashes_and_204_headers(kb):
+    assert UUID4.match(kb.call('POST', '/api/actions/connector/', genai()).json()['id'])
+    assert kb.create(genai(), 'slash').status_code == 200
+    assert kb.call('GET', '/api/actions/connector/slash/').json()['id'] == 'slash'
+    assert len(kb.call('GET', '/api/actions/connectors/').json()) == 2
+    deleted = kb.call('DELETE', '/api/actions/connector/slash')
+    assert deleted.status_code == 204 and 'Content-Length' not in deleted.headers
+
+
 def test_create_with_id_and_conflict(kb):
     assert kb.create(genai(), 'my-llm').json()['id'] == 'my-llm'
     assert error(kb.create(genai(), 'my-llm'), 409) == 'Saved object [action/my-llm] conflict'

@@ -24,8 +24,10 @@ GENAI = ['generativeAIForSecurity', 'generativeAIForObservability', 'generativeA
 
 DEFAULT_OPENAI_MODEL_9 = 'gpt-4.1'   # §4: 9.x tests
 DEFAULT_OPENAI_MODEL_8 = 'gpt-4'     # §4: 8.x tests
-DEFAULT_BEDROCK_MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'  # §5 (9.3 test); older releases differ
-DEFAULT_GEMINI_MODEL = 'gemini-2.5-pro'  # UNVERIFIED: the reference names no value for the CS era
+# Bedrock/Gemini defaults from stack_connectors common/{bedrock,gemini}/constants.ts (one revision each;
+# §5 has the Bedrock value from a 9.3 test). Which release each value shipped in is UNVERIFIED.
+DEFAULT_BEDROCK_MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
+DEFAULT_GEMINI_MODEL = 'gemini-2.5-pro'
 PAGERDUTY_API_URL = 'https://events.pagerduty.com/v2/enqueue'
 
 
@@ -568,6 +570,9 @@ def _o(*pairs, **kw):
 
 
 def _build():
+    # Licences: .gen-ai enterprise (§4); .slack/.email/.pagerduty gold and .servicenow* platinum match the
+    # basic-licence 403 tests (§1.1, §5); .webhook gold from its source; the others are UNVERIFIED (§9).
+    # Feature ids other than the GenAI ones are plausible groupings, also UNVERIFIED.
     ai_tail = [('contextWindowLength', s.maybe(s.number())), ('temperature', s.maybe(s.number()))]
     notif = [ALERTING, UPTIME, SIEM]
     itsm = [ALERTING, CASES, UPTIME, SIEM]

@@ -29,7 +29,7 @@ SPACE_PREFIX = re.compile(r'^/s/([a-z0-9_\-]+)(/.*)$')
 ID = r'([^/]+)'
 ROUTES = [
     ('GET', re.compile(r'^/api/status$'), 'status'),
-    ('POST', re.compile(r'^/api/actions/connector/?$'), 'create'),
+    ('POST', re.compile(r'^/api/actions/connector$'), 'create'),
     ('POST', re.compile(r'^/api/actions/connector/%s/_execute$' % ID), 'execute'),
     ('POST', re.compile(r'^/api/actions/connector/%s$' % ID), 'create'),
     ('PUT', re.compile(r'^/api/actions/connector/%s$' % ID), 'update'),
@@ -79,7 +79,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header('Content-Type', 'application/json; charset=utf-8')
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.send_header('Content-Length', str(len(data)))
+        if status != 204:  # RFC 9110: no Content-Length on a 204
+            self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         if data and self.command != 'HEAD':
             self.wfile.write(data)
@@ -113,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
         m = SPACE_PREFIX.match(path)
         if m:
             space, route_path = m.group(1), m.group(2)
+        if len(route_path) > 1:
+            route_path = route_path.rstrip('/')  # Kibana's router strips a trailing slash
         try:
             fault = None
             if route_path.startswith('/api/') and route_path != '/api/status':
@@ -259,6 +262,8 @@ def parse_args(argv):
         p.error('--username and --password go together')
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error('--tls-cert and --tls-key go together')
+    if not re.match(r'^\d+\.\d+(\.\d+)?', args.kibana_version):
+        p.error('--kibana-version must look like 9.2.0')
     return args
 
 
