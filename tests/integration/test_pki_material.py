@@ -75,7 +75,7 @@ def client(ca):
 
 def test_files_from_the_playbook_folder_and_a_role_are_checked_and_encoded(tmp_path, ca, client):
     passphrase = 'integration-passphrase-7f3a'
-    playbook = project(tmp_path, play("""\
+    body = play("""\
           tasks:
             - name: material next to the playbook (key in files/, PKCS#1 and encrypted)
               kibana_gitops.connectors.pki_material:
@@ -98,8 +98,11 @@ def test_files_from_the_playbook_folder_and_a_role_are_checked_and_encoded(tmp_p
                 quiet: true
             - ansible.builtin.include_role:
                 name: pkirole
-        """), files={'files/client.crt': client.cert_pem, 'files/client.key': client.key_pem('pkcs1', passphrase),
-                    'ca.crt': ca.cert_pem},
+        """)
+    playbook = project(
+        tmp_path, body,
+        files={'files/client.crt': client.cert_pem, 'files/client.key': client.key_pem('pkcs1', passphrase),
+               'ca.crt': ca.cert_pem},
         role_files={'role-client.crt': client.cert_pem, 'role-client.key': client.key_pem()},
         role_tasks="""\
             - name: material in the role's files/
