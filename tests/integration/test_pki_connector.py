@@ -188,3 +188,36 @@ def test_kibana_without_pki_support_is_refused_before_writing(kibana_sim_factory
     assert 'Kibana 8.18.2 does not support PKI' in result.output
     assert kibana.writes() == 0
     assert kibana.stats()['paths'].get('GET /api/status') == 1
+
+
+def test_connector_spec_runs_the_same_checks_on_pki_files(tmp_path, ca, client):
+    expired = ca.issue('expired-spec-client', not_before=-40, not_after=-3)
+    tasks = """\
+        - name: validate specs whose pki files sit next to the playbook
+          kibana_gitops.connectors.connector_spec:
+            fail_on_error: false
+            specs:
+              - connector_id: good
+                name: Good
+                connector_type_id: .gen-ai
+                config: {config}
+                pki: {{certificate: client.crt, private_key: client.key, ca: ca.crt}}
+              - connector_id: expired
+                name: Expired
+                connector_type_id: .gen-ai
+                config: {config}
+                pki: {{certificate: expired.crt, private_key: client.key, ca: other-ca.crt}}
+          register: checked
+        - ansible.builtin.assert:
+            that:
+              - not checked.valid
+              - checked.errors | map(attribute='connector') | unique == ['expired']
+              - checked.errors | map(attribute='path') | list == ['/pki/certificate', '/pki/ca']
+            quiet: true
+        """.format(config=CONFIG)
+    playbook = write_project(tmp_path, tasks, {
+        'files/client.crt': client.cert_pem, 'files/client.key': client.key_pem(), 'files/ca.crt': ca.cert_pem,
+        'files/expired.crt': expired.cert_pem, 'files/other-ca.crt': pki_factory.CA('Spec Other CA').cert_pem})
+    result = harness.run_playbook(playbook, verbosity=3, diff=True, extra_vars={'kibana_url': 'unused', 'kibana_api_key': 'unused'},
+                                  canaries=canaries(client))
+    assert result.rc == 0, result
