@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import os
 
-import yaml
+# Ansible's own PyYAML wrapper: libyaml's safe loader when available (several times faster), else PyYAML's
+from ansible.module_utils.common.yaml import HAS_YAML, yaml_load_all
+
+try:
+    from yaml import YAMLError
+except ImportError:  # the module reports missing_required_lib('PyYAML') before reading files
+    YAMLError = ValueError
 
 SPEC_EXTENSIONS = ('.yml', '.yaml', '.json')
-# libyaml's loader when PyYAML has it: the same safe loading, several times faster on big repositories
-SAFE_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 PKI_PATH_FIELDS = ('certificate', 'private_key', 'ca')
 
 
@@ -66,10 +70,12 @@ def _documents(file_name, text):
                                % (getattr(exc, 'lineno', '?'), getattr(exc, 'colno', '?'),
                                   getattr(exc, 'msg', 'invalid JSON')))]
     documents = []
+    if not HAS_YAML:
+        return [], [_error(file_name, 'PyYAML is required to read YAML spec files')]
     try:
-        for doc in yaml.load_all(text, Loader=SAFE_LOADER):
+        for doc in yaml_load_all(text):
             documents.append(doc)
-    except yaml.YAMLError as exc:
+    except YAMLError as exc:
         return documents, [_yaml_error(file_name, exc, len(documents))]
     return documents, []
 

@@ -21,19 +21,20 @@ description:
     friends base64 of PEM with the right header, raw PEM is named as such); the webhook authentication
     combinations; email C(service), C(host) and C(port); ServiceNow and xMatters credential combinations;
     duplicate connector ids in a space (error) and duplicate names in a space (warning); PKI that Kibana would
-    store but not use (warning); specs without O(specs[].connector_id) (warning).
+    store but not use (warning); specs without C(connector_id) (warning).
   - Where the collection is deliberately stricter than Kibana (for example URL fields Kibana does not check,
     numbers given as strings), the list is in C(docs/spec-validation.md) of the collection.
   - The same validation runs inside M(kibana_gitops.connectors.connector) and
     M(kibana_gitops.connectors.connectors) before any request, so an invalid spec never writes anything.
 author:
-  - kibana_gitops maintainers
+  - kibana_gitops maintainers (@kibana-gitops)
 attributes:
   check_mode:
     support: full
     description: The module only reads; check mode changes nothing.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
 options:
   specs:
     description:
@@ -47,7 +48,7 @@ options:
     description:
       - Spec files and directories to validate. Directories are searched recursively for C(*.yml), C(*.yaml)
         and C(*.json). A YAML file may hold several documents; a document is one spec or a list of specs.
-      - Relative O(specs[].pki) file paths in a file are taken relative to that file when they exist there.
+      - Relative C(pki) file paths in a spec file are taken relative to that file when they exist there.
     type: list
     elements: path
     default: []
@@ -64,7 +65,7 @@ options:
     default: true
   check_pki:
     description:
-      - Also check the PEM material of O(specs[].pki) blocks (it parses, the key matches the certificate, expiry,
+      - Also check the PEM material of C(pki) blocks (it parses, the key matches the certificate, expiry,
         the CA signed it). Needs the C(cryptography) Python library; without it only the block's shape is checked.
     type: bool
     default: true
@@ -73,6 +74,7 @@ notes:
 requirements:
   - jsonschema
   - cryptography (for O(check_pki))
+  - PyYAML (for O(paths), a dependency of ansible-core)
 seealso:
   - module: kibana_gitops.connectors.connector
   - module: kibana_gitops.connectors.connectors
@@ -128,7 +130,7 @@ errors:
       description: Index in the document, when the document is a list of specs.
       type: int
     connector:
-      description: The spec's connector_id, else its name, else C(spec #N).
+      description: "The spec's connector_id, else its name, else C(spec #N)."
       type: str
     path:
       description: JSON pointer of the field, for example C(/config/apiUrl).
@@ -205,6 +207,8 @@ def main():
     module.no_log_values.difference_update(_leaves(inline))
     module.no_log_values.update(spec_rules.secret_values(inline))
 
+    if module.params['paths'] and not spec_files.HAS_YAML:
+        module.fail_json(msg=missing_required_lib('PyYAML'))
     files, _ignored = spec_files.spec_files(module.params['paths'])
     file_specs, sources, load_errors = spec_files.load_spec_paths(module.params['paths'])
     module.no_log_values.update(spec_rules.secret_values(file_specs))

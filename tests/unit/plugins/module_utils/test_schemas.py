@@ -2,7 +2,6 @@
 import jsonschema
 import pytest
 
-import harness  # noqa: F401
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas
 
 
@@ -20,8 +19,7 @@ def _objects(schema):
     """Every object (sub)schema with properties, union branches included."""
     if schema.get('properties') is not None and 'oneOf' not in schema:
         yield schema
-    for branch in schema.get('oneOf', []):
-        yield branch
+    yield from schema.get('oneOf', [])
 
 
 @pytest.mark.parametrize('type_id', ALL_TYPES)

@@ -3,7 +3,6 @@ import base64
 
 import pytest
 
-import harness  # noqa: F401
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec
 
 CANARY = 'CANARY-sk-test-0123456789'
