@@ -21,7 +21,7 @@ description:
   - Preconfigured connectors (from C(kibana.yml)) are refused with a clear message; they cannot be changed
     through the API.
 author:
-  - kibana_gitops maintainers
+  - Kibana GitOps maintainers (@kibana-gitops)
 extends_documentation_fragment:
   - kibana_gitops.connectors.kibana
 attributes:

@@ -17,7 +17,7 @@ description:
     C({{ vault_local_llm_apikey }}); once those variables are defined, applying the files changes nothing.
     Preconfigured and system connectors are not exported.
 author:
-  - kibana_gitops maintainers
+  - Kibana GitOps maintainers (@kibana-gitops)
 extends_documentation_fragment:
   - kibana_gitops.connectors.kibana
 attributes:
@@ -26,6 +26,7 @@ attributes:
     description: Only reads Kibana. With O(export_dir), reports which files would change without writing them.
   diff_mode:
     support: none
+    description: Nothing is changed in Kibana, so there is nothing to diff.
 options:
   connector_ids:
     description: Return only connectors with these ids.

@@ -20,7 +20,7 @@ description:
     connector still referenced by rules (C(referenced_by_count) > 0) unless O(force=true). Refusals are listed
     in RV(results) with the reason.
 author:
-  - kibana_gitops maintainers
+  - Kibana GitOps maintainers (@kibana-gitops)
 extends_documentation_fragment:
   - kibana_gitops.connectors.kibana
 attributes:

@@ -197,7 +197,7 @@ def test_credentials_from_environment(kibana):
 
 def test_preconfigured_connector_is_refused_clearly(kibana):
     r = run(kibana, {'connector_id': 'preconf-slack', 'name': 'Slack (changed)', 'connector_type_id': '.slack',
-                        'secrets': {'webhookUrl': CANARY_HOOK}})
+                     'secrets': {'webhookUrl': CANARY_HOOK}})
     assert r['failed'] and 'preconfigured' in r['msg'] and 'preconf-slack' in r['msg'], r
     r = run(kibana, {'connector_id': 'preconf-slack', 'state': 'absent'})
     assert r['failed'] and 'preconfigured' in r['msg'], r

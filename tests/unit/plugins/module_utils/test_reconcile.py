@@ -61,7 +61,7 @@ def test_unchanged_against_kibana_response_with_defaults():
 
 def test_unknown_server_fields_are_ignored_known_ones_are_compared():
     kibana = live('h', '.webhook', 'H', {'url': 'https://h/x', 'method': 'post', 'headers': None, 'hasAuth': True,
-                                          'someFieldOfANewerKibana': 'x'})
+                                         'someFieldOfANewerKibana': 'x'})
     assert plan_connector(spec('h', '.webhook', 'H', {'url': 'https://h/x'}), kibana).action == 'unchanged'
     drifted = dict(kibana, config=dict(kibana['config'], headers={'X-Team': 'ops'}))
     p = plan_connector(spec('h', '.webhook', 'H', {'url': 'https://h/x'}), drifted)
