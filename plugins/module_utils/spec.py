@@ -747,10 +747,10 @@ def redact_spec(spec, placeholder='<secret: not shown>'):
         safe['secrets'] = dict((k, placeholder if v is not None else None) for k, v in safe['secrets'].items())
     pki = safe.get('pki')
     if isinstance(pki, dict):
-        if pki.get('private_key_passphrase') is not None:
-            pki['private_key_passphrase'] = placeholder
-        if isinstance(pki.get('private_key'), str) and '-----BEGIN' in pki['private_key']:
-            pki['private_key'] = placeholder
+        # the key may be a path, PEM text, or base64 DER put there by the action plugin: never shown
+        for field in ('private_key', 'private_key_passphrase'):
+            if pki.get(field) is not None:
+                pki[field] = placeholder
     return safe
 
 
@@ -774,8 +774,7 @@ def secret_values(specs):
             pki = spec.get('pki')
             if isinstance(pki, dict):
                 walk(pki.get('private_key_passphrase'))
-                if isinstance(pki.get('private_key'), str) and '-----BEGIN' in pki['private_key']:
-                    walk(pki['private_key'])
+                walk(pki.get('private_key'))
     return found
 
 

@@ -247,3 +247,11 @@ def test_format_problem_names_everything():
     line = spec.format_problem({'file': 'c.yml', 'document': 1, 'connector': 'llm', 'path': '/config/apiUrl',
                                 'message': 'config.apiUrl is required', 'hint': 'add it'})
     assert line == 'c.yml document 1, connector llm, config.apiUrl: config.apiUrl is required (hint: add it)'
+
+
+def test_redact_hides_the_pki_key_in_any_form():
+    s = gen_ai(pki={'certificate': 'c.crt', 'private_key': 'TUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3', 'private_key_passphrase': CANARY})
+    safe = spec.redact_spec(s)
+    assert safe['pki'] == {'certificate': 'c.crt', 'private_key': '<secret: not shown>',
+                           'private_key_passphrase': '<secret: not shown>'}
+    assert set([CANARY, 'TUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3']) <= spec.secret_values([s])
