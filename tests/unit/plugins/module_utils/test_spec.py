@@ -255,3 +255,12 @@ def test_redact_hides_the_pki_key_in_any_form():
     assert safe['pki'] == {'certificate': 'c.crt', 'private_key': '<secret: not shown>',
                            'private_key_passphrase': '<secret: not shown>'}
     assert set([CANARY, 'TUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFBU0NCS2N3']) <= spec.secret_values([s])
+
+
+def test_every_stricter_rule_is_documented():
+    import os
+    import harness
+    with open(os.path.join(harness.ROOT, 'docs', 'spec-validation.md')) as f:
+        doc = f.read()
+    for rule in spec.STRICTER_THAN_KIBANA:
+        assert '| `%s` |' % rule in doc, rule
