@@ -1,6 +1,7 @@
 """The Kibana simulator as a real process over loopback HTTP: endpoints, spaces, auth, kbn-xsrf,
 route checks, .gen-ai texts (reference §4), preconfigured connectors (§6) and the /_sim/ API."""
 import base64
+import concurrent.futures
 import os
 import re
 import shutil
@@ -225,6 +226,15 @@ def test_execute_route_checks(kb):
     resp = kb.call('POST', '/api/actions/connector/llm/_execute', {'params': {}})
     assert resp.status_code == 200 and resp.json()['connector_id'] == 'llm'
     assert resp.json()['status'] == 'error'  # params without subAction never succeed
+
+
+def test_concurrent_first_executes_all_reach_the_executor(kb):
+    # The executor module is loaded on first use; parallel first calls must not see it half-loaded.
+    kb.create(genai(), 'llm')
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: kb.call('POST', '/api/actions/connector/llm/_execute',
+                                                   {'params': {}}).status_code, range(8)))
+    assert statuses == [200] * 8
 
 
 def test_execute_without_execute_module_answers_a_framework_error(tmp_path):

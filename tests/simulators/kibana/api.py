@@ -2,7 +2,7 @@
 import copy
 import importlib
 import importlib.util
-import sys
+import threading
 import traceback
 import uuid
 
@@ -18,14 +18,20 @@ def sort_key(item):
     return (item['name'].casefold(), item['name'].swapcase())
 
 
+_EXECUTE = {}
+_EXECUTE_LOCK = threading.Lock()
+
+
 def load_execute_module():
-    """execute.py is written separately; without it _execute answers a framework error (see execute())."""
-    name = __package__ + '.execute'
-    if name in sys.modules:
-        return sys.modules[name]
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+    """execute.py is written separately; without it _execute answers a framework error (see execute()).
+
+    Loaded once under a lock: concurrent first requests must not see a half-initialised module.
+    """
+    with _EXECUTE_LOCK:
+        if 'module' not in _EXECUTE:
+            name = __package__ + '.execute'
+            _EXECUTE['module'] = importlib.import_module(name) if importlib.util.find_spec(name) else None
+        return _EXECUTE['module']
 
 
 class ConnectorsAPI(object):
