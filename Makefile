@@ -52,3 +52,9 @@ schemas: venv
 # Benchmark (not a test): validate 1,000 generated spec files offline and print files/s
 bench-validate: venv
 	$(PY) tests/utils/bench_validate.py --files 1000
+
+# PKI material only: pki.py checks, the pem_b64encode filter, the action plugins, pki_material and pki: on connectors
+.PHONY: test-pki
+test-pki: venv
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/unit/plugins/module_utils/test_pki.py tests/unit/plugins/filter \
+	  tests/unit/plugins/plugin_utils tests/integration/test_pki_material.py tests/integration/test_pki_connector.py
