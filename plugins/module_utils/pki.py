@@ -243,7 +243,7 @@ def _load_certificates(report, field, source):
         try:
             return [x509.load_der_x509_certificate(data)]
         except ValueError:
-            report.error(field, 'is binary (DER) but does not parse as an X.509 certificate')
+            report.error(field, 'is not PEM text, and as DER it does not parse as an X.509 certificate')
             return None
     blocks = _pem_blocks(data)
     cert_blocks = [pem for label, pem in blocks if label == 'CERTIFICATE']
@@ -308,7 +308,7 @@ def _deserialize_key(report, loader, data, password, description, encrypted):
         except TypeError:  # "Password was not given but private key is encrypted"
             encrypted = True
         except (ValueError, UnsupportedAlgorithm):
-            report.error('private_key', 'is binary (DER) but does not parse as a private key')
+            report.error('private_key', 'is not PEM text, and as DER it does not parse as a private key')
             return None, None
     if encrypted and password is None:
         report.error('private_key', 'is encrypted: set private_key_passphrase')

@@ -117,6 +117,8 @@ class PkiActionBase(ActionBase):
             raise AnsibleError('%s: could not read %s: %s' % (option, found, to_text(getattr(exc, 'message', None) or exc)))
         if b'-----BEGIN' in data:
             return data.decode('utf-8', 'replace')
+        if data[:1] != b'\x30':  # DER starts with an ASN.1 SEQUENCE
+            raise AnsibleError('%s: %s holds neither PEM text (no -----BEGIN line) nor DER data' % (option, found))
         return base64.b64encode(data).decode('ascii')
 
 

@@ -166,7 +166,8 @@ def test_every_bad_case_fails_naming_the_field_and_never_the_key(tmp_path, ca, c
         'not_yet_valid': ('future.crt', 'client.key', None, None, 'certificate: CN=future-client'),
         'mismatch': ('client.crt', 'stranger.key', None, None, 'private_key: does not match the certificate'),
         'other_ca': ('client.crt', 'client.key', 'other-ca.crt', None, 'ca: did not issue the certificate'),
-        'garbage': ('garbage.crt', 'client.key', None, None, 'certificate: is not PEM text'),
+        'garbage': ('garbage.crt', 'client.key', None, None, 'certificate: '),  # found on the controller: named
+        'garbage_inline': ('"not a certificate"', 'client.key', None, None, 'certificate: is not PEM text'),
         'missing': ('no-such-file.crt', 'client.key', None, None, 'certificate: is not PEM text'),
         'encrypted_no_pass': ('client.crt', 'encrypted.key', None, None, 'private_key: is encrypted'),
         'wrong_pass': ('client.crt', 'encrypted.key', None, 'the-wrong-passphrase', 'private_key: could not be decrypted'),
@@ -195,6 +196,7 @@ def test_every_bad_case_fails_naming_the_field_and_never_the_key(tmp_path, ca, c
                                   canaries=key_canaries(client, 'the-right-passphrase', extra=stranger_lines))
     assert result.rc == 0, result
     assert result.output.count('...ignoring') == len(cases)
+    assert 'garbage.crt holds neither PEM text (no -----BEGIN line) nor DER data' in result.output
 
 
 def test_near_expiry_is_an_ansible_warning(tmp_path, ca):

@@ -279,11 +279,17 @@ def test_inline_base64_der_is_accepted(client):
     assert 'private_key: is encrypted' in str(exc)
 
 
-@pytest.mark.parametrize('garbage', ['hello world', 'files/client.crt', 'TWFu', '-----BEGIN CERTIFICATE-----\nnot base64\n'])
+@pytest.mark.parametrize('garbage', ['hello world', 'files/client.crt', 'TWFu', 'MANhYmM=',
+                                     '-----BEGIN CERTIFICATE-----\nnot base64\n'])
 def test_garbage_is_an_error_that_names_the_field(client, garbage):
     exc = errors_of({'certificate': garbage, 'private_key': client.key_pem()})
     assert exc.field == 'certificate'
     assert [p for p, _m in exc.problems] == ['/certificate']
+
+
+def test_bogus_der_key_is_an_error(client):
+    exc = errors_of({'certificate': client.cert_pem, 'private_key': 'MANhYmM='})  # base64 of a broken SEQUENCE
+    assert str(exc) == 'private_key: is not PEM text, and as DER it does not parse as a private key'
 
 
 def test_damaged_pem_blocks_are_errors(client):

@@ -123,3 +123,12 @@ def test_unknown_location_is_a_programming_error():
 def test_pki_material_result_is_censored_only_with_the_key():
     assert pki_material_action.ActionModule.CENSOR_RESULT_IF == ('privateKeyData',)
     assert connector_action.ActionModule.CENSOR_RESULT_IF == ()
+
+
+def test_a_file_that_is_neither_pem_nor_der_fails_on_the_controller(tmp_path):
+    (tmp_path / 'notes.txt').write_text('this is not a certificate\n')
+    plugin = make(pki_material_action.ActionModule, tmp_path)
+    with pytest.raises(AnsibleError) as info:
+        resolve(plugin, {'certificate': 'notes.txt', 'private_key': 'x'})
+    assert str(info.value) == 'certificate: %s holds neither PEM text (no -----BEGIN line) nor DER data' % (
+        tmp_path / 'notes.txt')
