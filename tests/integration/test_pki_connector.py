@@ -221,3 +221,31 @@ def test_connector_spec_runs_the_same_checks_on_pki_files(tmp_path, ca, client):
     result = harness.run_playbook(playbook, verbosity=3, diff=True, extra_vars={'kibana_url': 'unused', 'kibana_api_key': 'unused'},
                                   canaries=canaries(client))
     assert result.rc == 0, result
+
+
+def test_connector_test_reads_pki_files_from_the_playbook_folder(tmp_path, ca, client):
+    """The relative path resolves on the controller (else the message would be 'not a file that exists'),
+    and the expired certificate is reported for that connector before anything is probed."""
+    expired = ca.issue('expired-probe-client', not_before=-40, not_after=-3)
+    tasks = """\
+        - kibana_gitops.connectors.connector_test:
+            via: direct
+            fail_on_error: false
+            specs:
+              - connector_id: probe-expired
+                name: Probe
+                connector_type_id: .gen-ai
+                config: {config}
+                pki: {{certificate: expired.crt, private_key: client.key}}
+          register: tested
+        - ansible.builtin.assert:
+            that:
+              - tested.results[0].status == 'failed'
+              - "'pki: certificate: CN=expired-probe-client' in tested.results[0].stages[0].detail"
+              - "'expired on' in tested.results[0].stages[0].detail"
+            quiet: true
+        """.format(config=CONFIG)
+    playbook = write_project(tmp_path, tasks, {'files/expired.crt': expired.cert_pem, 'files/client.key': client.key_pem()})
+    result = harness.run_playbook(playbook, verbosity=3, extra_vars={'kibana_url': 'unused', 'kibana_api_key': 'unused'},
+                                  canaries=canaries(client))
+    assert result.rc == 0, result
