@@ -58,3 +58,13 @@ bench-validate: venv
 test-pki: venv
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/unit/plugins/module_utils/test_pki.py tests/unit/plugins/filter \
 	  tests/unit/plugins/plugin_utils tests/integration/test_pki_material.py tests/integration/test_pki_connector.py
+
+# Kibana connectors API simulator: run it by hand (KIBANA_SIM_ARGS=--api-key K …), or test it alone
+.PHONY: kibana-sim test-kibana-sim
+KIBANA_SIM_ARGS ?=
+kibana-sim: venv
+	$(PY) tests/simulators/kibana --port 5601 $(KIBANA_SIM_ARGS)
+
+test-kibana-sim: venv
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/integration/test_kibana_simulator.py \
+	  tests/integration/test_kibana_simulator_types.py tests/integration/test_kibana_simulator_ops.py

@@ -408,6 +408,8 @@ def pki():
     (dict(OPENAI, apiUrl='example.com/do-something'),
      'Error configuring OpenAI action: Error: URL Error: Invalid URL'),
     (dict(OPENAI, apiUrl='ftp://files.example.com/x'), 'Error configuring OpenAI action: Error: URL Error: Invalid protocol'),
+    (dict(OPENAI, apiUrl='mailto:llm@example.com'),
+     'Error configuring OpenAI action: Error: URL Error: URL must contain hostname'),
     (dict(OPENAI, temperature='warm'), 'types that failed validation:\n'
                                        '- [0.apiProvider]: expected value to equal [Azure OpenAI]\n'
                                        '- [1.temperature]: expected value of type [number] but got [string]\n'
