@@ -94,6 +94,8 @@ def _headers(nullable=False, max_headers=None):
 
 
 NO_FIELDS = _obj({})
+# No `format: uri`: editors would flag Jinja values ("{{ url }}") and cases-webhook {{{mustache}}};
+# spec.py checks URLs with Kibana's semantics instead.
 URL = 'A URL with http(s) scheme and a host name.'
 
 
@@ -101,7 +103,7 @@ URL = 'A URL with http(s) scheme and a host name.'
 def _gen_ai_branch(provider, extra, required=('apiProvider', 'apiUrl')):
     props = {
         'apiProvider': {'const': provider, 'description': 'The OpenAI-compatible service.'},
-        'apiUrl': _str(URL + ' The chat completions endpoint.', format='uri'),
+        'apiUrl': _str(URL + ' The chat completions endpoint.'),
         'headers': _headers(),
         'contextWindowLength': _number('Context window of the model, in tokens.'),
         'temperature': _number('Sampling temperature.'),
@@ -194,11 +196,11 @@ def _secrets(*required, **props):
 
 
 def _url_config(field, description=URL):
-    return _obj({field: _str(description, format='uri')}, required=(field,))
+    return _obj({field: _str(description)}, required=(field,))
 
 
 _SERVICENOW_CONFIG = {
-    'apiUrl': _str('ServiceNow instance URL.', format='uri'),
+    'apiUrl': _str('ServiceNow instance URL.'),
     'isOAuth': _bool(False, 'Use OAuth (JWT) instead of basic auth.'),
     'userIdentifierValue': _nullable_str('OAuth: the user identifier (required when isOAuth).'),
     'clientId': _nullable_str('OAuth client id (required when isOAuth).'),
@@ -225,11 +227,11 @@ CONNECTOR_TYPES = {
     # ---- generative AI (reference §4, §5)
     '.gen-ai': _type('OpenAI', GEN_AI_CONFIG, GEN_AI_SECRETS),
     '.bedrock': _type('Amazon Bedrock', _obj(dict({
-        'apiUrl': _str(URL + ' The Bedrock runtime endpoint.', format='uri'),
+        'apiUrl': _str(URL + ' The Bedrock runtime endpoint.'),
         'defaultModel': _str('Model id used when a request names none.', default=DEFAULT_BEDROCK_MODEL),
     }, **_AI_TUNING), required=('apiUrl',)), _secrets('accessKey', 'secret')),
     '.gemini': _type('Google Gemini', _obj(dict({
-        'apiUrl': _str(URL + ' The Vertex AI endpoint.', format='uri'),
+        'apiUrl': _str(URL + ' The Vertex AI endpoint.'),
         'defaultModel': _str('Model used when a request names none.', default=DEFAULT_GEMINI_MODEL),
         'gcpRegion': _str('GCP region, e.g. us-central1.'),
         'gcpProjectID': _str('GCP project id.'),
@@ -248,21 +250,21 @@ CONNECTOR_TYPES = {
     })),
     # ---- generic HTTP
     '.webhook': _type('Webhook', _obj(dict({
-        'url': _str(URL, format='uri'),
+        'url': _str(URL),
         'method': _enum(('post', 'put', 'patch', 'get', 'delete'), default='post'),
         'headers': _headers(nullable=True, max_headers=20),
     }, **_webhook_auth_config()), required=('url',)), WEBHOOK_SECRETS),
     '.cases-webhook': _type('Webhook - Case Management', _obj(dict({
-        'createIncidentUrl': _str(URL + ' May contain {{{mustache}}} variables.', format='uri'),
+        'createIncidentUrl': _str(URL + ' May contain {{{mustache}}} variables.'),
         'createIncidentMethod': _enum(('post', 'put'), default='post'),
         'createIncidentJson': _str('JSON body template of the create request.'),
         'createIncidentResponseKey': _str('Key of the incident id in the create response.'),
-        'getIncidentUrl': _str(URL, format='uri'),
+        'getIncidentUrl': _str(URL),
         'getIncidentMethod': _enum(('get', 'post'), default='get'),
         'getIncidentJson': _nullable_str('JSON body template of the get request.'),
         'getIncidentResponseExternalTitleKey': _str('Key of the incident title in the get response.'),
-        'viewIncidentUrl': _str(URL, format='uri'),
-        'updateIncidentUrl': _str(URL, format='uri'),
+        'viewIncidentUrl': _str(URL),
+        'updateIncidentUrl': _str(URL),
         'updateIncidentMethod': _enum(('post', 'patch', 'put'), default='put'),
         'updateIncidentJson': _str('JSON body template of the update request.'),
         'createCommentUrl': _nullable_str(URL),
@@ -276,7 +278,7 @@ CONNECTOR_TYPES = {
         WEBHOOK_SECRETS),
     # ---- chat and notification
     '.slack': _type('Slack', NO_FIELDS, _obj({
-        'webhookUrl': _str('Slack incoming webhook URL.', format='uri'),
+        'webhookUrl': _str('Slack incoming webhook URL.'),
     }, required=('webhookUrl',))),
     '.slack_api': _type('Slack API', _obj({
         'allowedChannels': {'type': 'array', 'maxItems': 500, 'description': 'Channels the connector may post to.',
@@ -285,7 +287,7 @@ CONNECTOR_TYPES = {
                                            'name': _str('Channel name.', minLength=1)}, required=('id', 'name'))},
     }), _obj({'token': _str('Slack bot token.', minLength=1)}, required=('token',))),
     '.teams': _type('Microsoft Teams', NO_FIELDS, _obj({
-        'webhookUrl': _str('Teams incoming webhook URL.', format='uri'),
+        'webhookUrl': _str('Teams incoming webhook URL.'),
     }, required=('webhookUrl',))),
     '.email': _type('Email', _obj({
         'from': _str('Sender address.'),
@@ -325,7 +327,7 @@ CONNECTOR_TYPES = {
     }, description='user + password (usesBasic), or secretsUrl.'),
         anyOf=[{'required': ['user', 'password']}, {'required': ['secretsUrl']}])),
     '.jira': _type('Jira', _obj({
-        'apiUrl': _str(URL, format='uri'),
+        'apiUrl': _str(URL),
         'projectKey': _str('Jira project key.'),
     }, required=('apiUrl', 'projectKey')), _secrets('email', 'apiToken')),
     '.servicenow': _type('ServiceNow ITSM', _obj(dict(_SERVICENOW_CONFIG, usesTableApi=_bool(
@@ -337,11 +339,11 @@ CONNECTOR_TYPES = {
     '.servicenow-itom': _type('ServiceNow ITOM', _obj(dict(_SERVICENOW_CONFIG), required=('apiUrl',)),
                               _SERVICENOW_SECRETS),
     '.resilient': _type('IBM Resilient', _obj({
-        'apiUrl': _str(URL, format='uri'),
+        'apiUrl': _str(URL),
         'orgId': _str('Resilient organization id.'),
     }, required=('apiUrl', 'orgId')), _secrets('apiKeyId', 'apiKeySecret')),
     '.swimlane': _type('Swimlane', _obj({
-        'apiUrl': _str(URL, format='uri'),
+        'apiUrl': _str(URL),
         'appId': _str('Swimlane application id.'),
         'connectorType': _enum(('all', 'alerts', 'cases'), description='What the connector creates.'),
         'mappings': _obj(dict((k, copy.deepcopy(_SWIMLANE_MAP)) for k in (
