@@ -112,8 +112,8 @@ def test_update_replaces_secrets_and_needs_them(kibana_sim_factory):
     assert error(resp, 400) == 'error validating action type secrets: [apiKey]: expected value of type [string] but got [undefined]'
     assert sim.stored_secrets('c1') == {'apiKey': 'sk-old'}
     # config is replaced, not merged: defaultModel falls back to the server default
-    kb.call('PUT', '/api/actions/connector/c1', {'name': 'x', 'config': dict(OPENAI, defaultModel='m1'),
-                                                  'secrets': {'apiKey': 'k'}})
+    kb.call('PUT', '/api/actions/connector/c1',
+            {'name': 'x', 'config': dict(OPENAI, defaultModel='m1'), 'secrets': {'apiKey': 'k'}})
     resp = kb.call('PUT', '/api/actions/connector/c1', {'name': 'x', 'config': OPENAI, 'secrets': {'apiKey': 'k'}})
     assert resp.json()['config']['defaultModel'] == 'gpt-4.1'
 

@@ -295,7 +295,7 @@ def drop_nulls(value):
     return value
 
 
-with open(TESTDATA) as _f:
+with open(TESTDATA, encoding='utf-8') as _f:
     TERRAFORM = json.load(_f)
 
 

@@ -21,7 +21,7 @@ class PreconfiguredError(Exception):
 
 def load_preconfigured(path):
     """Read kibana.yml's ``xpack.actions.preconfigured`` (§6), flat or nested keys, or a bare map."""
-    with open(path) as f:
+    with open(path, encoding='utf-8') as f:
         doc = yaml.safe_load(f) or {}
     if 'xpack.actions.preconfigured' in doc:
         entries = doc['xpack.actions.preconfigured']
@@ -115,7 +115,7 @@ class Store(object):
 
     # --- state file: loaded at start if present, rewritten after every write ---
     def _load(self):
-        with open(self.state_file) as f:
+        with open(self.state_file, encoding='utf-8') as f:
             data = json.load(f)
         for space, connectors in (data.get('spaces') or {}).items():
             self.spaces[space] = collections.OrderedDict((c['id'], c) for c in connectors)
@@ -126,7 +126,7 @@ class Store(object):
         data = {'spaces': dict((space, list(c.values())) for space, c in self.spaces.items())}
         folder = os.path.dirname(os.path.abspath(self.state_file))
         fd, tmp = tempfile.mkstemp(prefix='.kibana-sim-state-', dir=folder)
-        with os.fdopen(fd, 'w') as f:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
             json.dump(data, f, indent=1, sort_keys=True)
         os.chmod(tmp, 0o600)  # it holds connector secrets
         os.replace(tmp, self.state_file)
