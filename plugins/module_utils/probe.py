@@ -301,9 +301,9 @@ def hint(klass, target, options, stage=None):
               'status': (stage or {}).get('http_status') or '?', 'space': target.space_id,
               'where': 'Kibana' if (stage or {}).get('via') == 'kibana' else options.where}
     text = HINTS.get(klass, 'see the message').format(**values)
-    if klass == 'tls_client_cert' and _pki_ignored(target):
-        text = ('the spec has client certificate (PKI) material, but Kibana only sends it for apiProvider Other with '
-                'config.verificationMode set; set verificationMode (full, certificate or none)')
+    if klass in ('tls_client_cert', 'tls_server') and _pki_ignored(target):
+        text = ('the spec has PKI material (client certificate, caData), but Kibana only uses it for apiProvider '
+                'Other with config.verificationMode set; set verificationMode (full, certificate or none)')
     return text
 
 
