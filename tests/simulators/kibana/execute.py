@@ -29,32 +29,19 @@ validation texts are the config-schema (CS era) ones.
 
 No import from plugins/: this is an independent model of Kibana.
 """
-import threading
-
-# The route imports this module lazily, and several request threads may do so at once: the others
-# then see this module half-initialised. `execute` therefore exists first and waits until the
-# whole module has run (the last line sets _READY).
-_READY = threading.Event()
-
-
-def execute(connector, secrets, params, settings):
-    _READY.wait(30)
-    return _execute(connector, secrets, params, settings)
-
-
-import base64  # noqa: E402  (after the guard above, on purpose)
-import errno  # noqa: E402
-import http.client  # noqa: E402
-import ipaddress  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
-import ssl  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.parse  # noqa: E402
+import base64
+import errno
+import http.client
+import ipaddress
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import tempfile
+import time
+import urllib.parse
 
 OPENAI_CHAT_URL = 'https://api.openai.com/v1/chat/completions'
 OPENAI_LEGACY_COMPLETION_URL = 'https://api.openai.com/v1/completions'
@@ -113,7 +100,7 @@ class UpstreamError(Exception):
 
 
 # ---------------------------------------------------------------------------------------- entry
-def _execute(connector, secrets, params, settings):
+def execute(connector, secrets, params, settings):
     connector_id = connector.get('id')
     type_id = connector.get('connector_type_id')
     era = _era((settings or {}).get('kibana_version'))
@@ -701,6 +688,3 @@ def _ssl_reason(exc):
 
 def _errno_name(exc):
     return errno.errorcode.get(exc.errno, 'ECONNREFUSED') if exc.errno else 'ECONNREFUSED'
-
-
-_READY.set()
