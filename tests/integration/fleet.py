@@ -135,20 +135,20 @@ def recap(play):
     return hosts
 
 
-def summary_rows(text):
-    """{(host, space): {'created': n, ...}} from the Markdown rollout summary's table."""
-    rows = {}
-    header = None
+def summary_rows(text, table=0):
+    """{(host, space): {'created': n, ...}} from a table of the Markdown rollout summary (0: the rollout,
+    1: the connectivity tests)."""
+    tables = []
     for line in text.splitlines():
         if not line.startswith('|'):
             continue
         cells = [c.strip() for c in line.strip('|').split('|')]
         if cells[0] == 'Kibana':
             header = [c.lower() for c in cells]
-            continue
-        if header and cells[0] not in ('**Total**',) and not cells[0].startswith(':--'):
-            rows[(cells[0], cells[1])] = dict(zip(header[2:], cells[2:]))
-    return rows
+            tables.append({})
+        elif tables and cells[0] != '**Total**' and not cells[0].startswith(':--'):
+            tables[-1][(cells[0], cells[1])] = dict(zip(header[2:], cells[2:]))
+    return tables[table] if len(tables) > table else {}
 
 
 def dump(obj):
