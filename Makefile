@@ -73,3 +73,14 @@ test-kibana-sim: venv
 .PHONY: bench-test
 bench-test: venv
 	$(PY) tests/utils/bench_connector_test.py --connectors 100 --latency-ms 200 --via both
+
+# Benchmark (not a test): the connectors module against a uri baseline, N=500 connectors in one space
+# (BENCH_N=...): first apply, no-op, one change; wall time and HTTP requests. The baseline takes minutes.
+.PHONY: bench test-fleet
+bench: venv
+	$(PY) tests/bench/bench.py
+
+# GitOps at fleet scale alone: the role, the playbooks, faults, export
+test-fleet: venv
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/unit/plugins/filter/test_rollout_summary.py tests/integration/test_fleet.py \
+	  tests/integration/test_faults.py tests/integration/test_role.py tests/integration/test_export.py
