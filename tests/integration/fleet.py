@@ -130,7 +130,7 @@ def recap(play):
             in_recap = True
             continue
         if in_recap and ':' in line:
-            host, _, counts = line.partition(':')
+            host, _colon, counts = line.partition(':')
             hosts[host.strip()] = dict((k, int(v)) for k, v in (p.split('=') for p in counts.split()))
     return hosts
 

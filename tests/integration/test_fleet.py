@@ -136,8 +136,8 @@ def test_drift_made_out_of_band_is_detected(repo_fleet):
     assert play.rc == 0, play
     # a colleague edits a connector in the UI on kibana-2 and deletes one on kibana-3
     hook = f.live(f.sims[1], 'gitops-hook')
-    status, _ = f.api(f.sims[1], 'PUT', '/api/actions/connector/gitops-hook',
-                      {'name': hook['name'], 'config': dict(hook['config'], url='https://evil.example.com/hook')})
+    status, _body = f.api(f.sims[1], 'PUT', '/api/actions/connector/gitops-hook',
+                          {'name': hook['name'], 'config': dict(hook['config'], url='https://evil.example.com/hook')})
     assert status == 200
     assert f.api(f.sims[2], 'DELETE', '/api/actions/connector/gitops-slack', space='security')[0] == 204
     f.reset_stats()

@@ -101,8 +101,7 @@ def test_validation_and_argument_errors_stop_before_any_request(kibana_sim_facto
     assert sim.stats()['total'] == 0, sim.stats()
 
 
-def test_a_failing_connector_and_a_failing_connectivity_test_are_reported(kibana_sim_factory, openai_sim_factory,
-                                                                         tmp_path):
+def test_a_failing_connector_and_a_failing_connectivity_test_are_reported(kibana_sim_factory, openai_sim_factory, tmp_path):
     upstream = openai_sim_factory('--api-key', LLM_KEY, '--model', 'llama3.1')
     f = fleet.Fleet(kibana_sim_factory, tmp_path, count=1, spaces=('default',), preconfigured=False,
                     sim_args=('--allowed-hosts', '127.0.0.1,hooks.example.com'))
