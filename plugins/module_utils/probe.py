@@ -52,6 +52,8 @@ MAX_BODY = 4 * 1024 * 1024
 # request time, was held back and released at once: a buffering proxy.
 BUFFERED_MAX_READS = 2
 BUFFERED_MAX_SPREAD = 0.05
+CLOSED_AFTER_HANDSHAKE = ('the server closed the TLS connection right after the handshake, before answering, as TLS 1.3 '
+                          'servers do when they refuse the client certificate')
 # TLS alerts a server sends when it does not accept the client certificate (or got none)
 CLIENT_CERT_ALERTS = ('CERTIFICATE_REQUIRED', 'BAD_CERTIFICATE', 'UNKNOWN_CA', 'CERTIFICATE_UNKNOWN',
                       'CERTIFICATE_EXPIRED', 'CERTIFICATE_REVOKED', 'UNSUPPORTED_CERTIFICATE', 'ACCESS_DENIED')
@@ -886,10 +888,17 @@ def _exchange(sock, path, host_header, headers, body, deadline, stage_started=No
         raise _timed(_StageFailed('timeout', 'no %s within the probe timeout' % (
             'answer' if resp.status is None else 'complete answer')), stage_started or time.monotonic())
     except ssl.SSLError as exc:
-        # TLS 1.3: a server that rejects the client certificate says so after the handshake
+        # TLS 1.3: a server that rejects the client certificate says so after the handshake, with an
+        # alert, or by just closing the connection (the alert may be lost with it)
+        if resp.status is None and isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+            raise _timed(_StageFailed('tls_client_cert', CLOSED_AFTER_HANDSHAKE + ' (%s)' % _ssl_text(exc)),
+                         stage_started or time.monotonic())
         raise _timed(_StageFailed(_tls_alert_class(exc), 'TLS error: %s' % _ssl_text(exc)),
                      stage_started or time.monotonic())
     except OSError as exc:
+        if resp.status is None and isinstance(sock, ssl.SSLSocket):
+            raise _timed(_StageFailed('tls_client_cert', CLOSED_AFTER_HANDSHAKE + ' (%s)' % (exc.strerror or exc)),
+                         stage_started or time.monotonic())
         if resp.status is None:
             raise _timed(_StageFailed('connect', 'connection closed without an answer: %s' % (exc.strerror or exc)),
                          stage_started or time.monotonic())
