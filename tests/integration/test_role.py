@@ -1,10 +1,12 @@
 """The kibana_gitops.connectors.connectors role through playbooks/apply.yml: sources, stages (tags),
 PKI, check mode, failures, connectivity tests. One Kibana instance; state is read out of band."""
 import base64
+import os
 
 import pytest
 
 import fleet
+import harness
 import pki_factory
 
 pytestmark = pytest.mark.integration
@@ -130,3 +132,13 @@ def test_a_failing_connector_and_a_failing_connectivity_test_are_reported(kibana
     paths = sim.stats()['paths']
     assert paths['POST /api/actions/connector/gitops-llm/_execute'] == 1
     assert 'test default/gitops-llm-wrong-key: auth' in play.stdout
+
+
+def test_example_fleet_inventory_validates_without_kibana_or_secrets():
+    """playbooks/inventory is a working example: its specs pass the PR check, with no vault and no Kibana."""
+    inventory = os.path.join(fleet.PLAYBOOKS, 'inventory', 'hosts.yml')
+    play = harness.run_playbook(os.path.join(fleet.PLAYBOOKS, 'apply.yml'), inventory=inventory, args=['--tags', 'validate'])
+    assert play.rc == 0, play
+    counts = fleet.recap(play)
+    assert sorted(counts) == ['kibana-prod-eu', 'kibana-prod-us', 'kibana-staging']
+    assert all(c['ok'] == 2 and c['failed'] == 0 for c in counts.values()), play
