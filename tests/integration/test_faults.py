@@ -88,3 +88,30 @@ def test_hundred_connectors_under_twenty_percent_faults(kibana_sim_factory, tmp_
     assert names(f, sim) == sorted(s['name'] for s in kept)
     for i in range(10):
         assert f.live(sim, 'gitops-fault-%03d' % i) is None
+
+
+def test_lost_answers_to_creates_and_deletes_leave_no_duplicate_and_no_error(kibana_sim_factory, tmp_path):
+    """Only `lost` faults, often: the write is applied and its answer never comes. A create without an id
+    must be looked up by name before it is sent again, a create with an id answers 409 on its retry
+    (compare, don't fail), and a retried DELETE answers 404 (done)."""
+    f = fleet.Fleet(kibana_sim_factory, tmp_path, count=1, spaces=('default',), preconfigured=False,
+                    sim_args=('--faults', 'rate=0.3,kinds=lost,seed=11'))
+    sim = f.sims[0]
+    by_name = [{'name': 'Lost by name %02d' % i, 'connector_type_id': '.index', 'config': {'index': 'l-%02d' % i}}
+               for i in range(20)]
+    by_id = [{'connector_id': 'gitops-lost-%02d' % i, 'name': 'Lost by id %02d' % i, 'connector_type_id': '.server-log'}
+             for i in range(20)]
+    # a lost answer to a read is a reset: reads are retried, so allow enough retries for 30 % of them to fail
+    group_vars = {'kibana_retries': 8, 'kibana_connectors_dir': [], 'kibana_connectors_managed_id_prefix': 'gitops-lost-'}
+
+    play = f.run('apply.yml', extra_vars={'kibana_connectors': by_name + by_id}, group_vars=group_vars)
+    assert play.rc == 0, play
+    assert sim.stats()['faults'].get('lost', 0) >= 1, sim.stats()
+    assert names(f, sim) == sorted(s['name'] for s in by_name + by_id)  # every one exactly once
+
+    sim.reset_stats()
+    play = f.run('apply.yml', extra_vars={'kibana_connectors': by_name}, group_vars=group_vars)
+    assert play.rc == 0, play
+    assert sim.stats()['faults'].get('lost', 0) >= 1, sim.stats()
+    assert names(f, sim) == sorted(s['name'] for s in by_name)
+    assert fleet.summary_rows(f.summary_file.read_text())[('kibana-1', 'default')]['deleted'] == '20'
