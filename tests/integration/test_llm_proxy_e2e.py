@@ -40,12 +40,15 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-def role_play(instances):
-    plays = []
-    for inst in instances:
-        plays.append({'name': 'llm_proxy %s' % inst['llm_proxy_name'], 'hosts': 'localhost', 'gather_facts': False,
-                      'roles': [{'role': 'kibana_gitops.connectors.llm_proxy', 'vars': inst}]})
-    return yaml.safe_dump(plays, sort_keys=False)
+def run_role(tmp, instances, **kw):
+    """One play, one inventory host per instance (all local), so the instances are set up in parallel."""
+    inventory = os.path.join(tmp, 'proxies-%d.yml' % len(os.listdir(tmp)))
+    hosts = dict((i['llm_proxy_name'], dict(i, ansible_connection='local')) for i in instances)
+    with open(inventory, 'w') as f:
+        yaml.safe_dump({'proxies': {'hosts': hosts}}, f)
+    play = [{'name': 'llm_proxy', 'hosts': 'proxies', 'gather_facts': False,
+             'roles': ['kibana_gitops.connectors.llm_proxy']}]
+    return harness.run_playbook(yaml.safe_dump(play), inventory=inventory, canaries=CANARIES, **kw)
 
 
 def stop_nginx(prefix):
@@ -104,7 +107,7 @@ def stack():
 
         instances = [instance('proxy', llm.url), instance('buffering', slow_llm.url, llm_proxy_proxy_buffering=True),
                      instance('deadend', 'http://127.0.0.1:%d' % dead_port)]
-        first = harness.run_playbook(role_play(instances), canaries=CANARIES, diff=True)
+        first = run_role(tmp, instances, diff=True)
         assert first.rc == 0, first
         kibana = harness.Simulator('kibana', ['--api-key', KIBANA_KEY])
         started.append(kibana)
@@ -122,19 +125,19 @@ def stack():
 
 # ------------------------------------------------------------------ the role
 def test_role_second_run_changes_nothing_and_check_mode_writes_nothing(stack):
-    assert 'changed=0' not in stack['first_run'].stdout.split('PLAY RECAP')[-1]
-    again = harness.run_playbook(role_play(stack['instances'][:1]), canaries=CANARIES)
+    assert stack['first_run'].stdout.split('PLAY RECAP')[-1].count('changed=0') == 0
+    again = run_role(stack['tmp'], stack['instances'])
     assert again.rc == 0, again
     recap = again.stdout.split('PLAY RECAP')[-1]
-    assert 'changed=0' in recap and 'failed=0' in recap, again
+    assert recap.count('changed=0') == 3 and recap.count('failed=0') == 3, again
 
     site = os.path.join(stack['instances'][0]['llm_proxy_prefix'], 'conf', 'proxy.conf')
     before = open(site).read()
     changed = dict(stack['instances'][0], llm_proxy_read_timeout=900)
-    check = harness.run_playbook(role_play([changed]), check=True, diff=True, canaries=CANARIES)
+    check = run_role(stack['tmp'], [changed], check=True, diff=True)
     assert check.rc == 0, check
     assert 'proxy_read_timeout 900s' in check.stdout  # the diff shows what would change
-    assert 'changed=1' in check.stdout.split('PLAY RECAP')[-1] or 'changed=2' in check.stdout.split('PLAY RECAP')[-1]
+    assert re.search(r'changed=[1-9]', check.stdout.split('PLAY RECAP')[-1])
     assert open(site).read() == before
 
 
@@ -157,7 +160,7 @@ def test_a_configuration_nginx_rejects_is_rolled_back(stack):
     inst = dict(stack['instances'][0], llm_proxy_client_max_body_size='20 m')  # invalid nginx syntax
     site = os.path.join(inst['llm_proxy_prefix'], 'conf', 'proxy.conf')
     before = open(site).read()
-    res = harness.run_playbook(role_play([inst]), canaries=CANARIES)
+    res = run_role(stack['tmp'], [inst])
     assert res.rc != 0
     assert 'nginx rejected the new configuration of proxy; the previous files are back in place' in res.output
     assert open(site).read() == before
@@ -311,3 +314,27 @@ def test_no_client_certificate_is_reported_as_such(stack):
     assert (result['status'], result['class']) == ('failed', 'tls_client_cert')
     assert 'No required SSL certificate was sent' in result['message']
     assert next(s for s in result['stages'] if s['name'] == 'tls')['status'] == 'ok'
+
+
+def test_state_absent_stops_the_standalone_nginx_and_removes_its_files(stack):
+    inst = dict(stack['instances'][2], llm_proxy_state='absent', llm_proxy_tls_certificate='',
+                llm_proxy_tls_certificate_key='')
+    prefix = inst['llm_proxy_prefix']
+    with open(os.path.join(prefix, 'run', 'nginx.pid')) as f:
+        pid = int(f.read())
+    res = run_role(stack['tmp'], [inst])
+    assert res.rc == 0, res
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail('nginx %d still runs' % pid)
+    assert not os.path.exists(os.path.join(prefix, 'conf', 'deadend.conf'))
+    assert os.listdir(os.path.join(prefix, 'secrets')) == []
+    assert 'changed=0' in run_role(stack['tmp'], [inst]).stdout.split('PLAY RECAP')[-1]
+    # and back, for the tests that use this proxy after this one (in the same worker)
+    assert run_role(stack['tmp'], [stack['instances'][2]]).rc == 0
+    assert os.path.exists(os.path.join(prefix, 'run', 'nginx.pid'))
