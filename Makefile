@@ -83,4 +83,4 @@ bench: venv
 # GitOps at fleet scale alone: the role, the playbooks, faults, export
 test-fleet: venv
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/unit/plugins/filter/test_rollout_summary.py tests/integration/test_fleet.py \
-	  tests/integration/test_faults.py tests/integration/test_role.py tests/integration/test_export.py
+	  tests/integration/test_faults.py tests/integration/test_role.py tests/integration/test_export_fleet.py
