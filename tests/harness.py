@@ -71,8 +71,9 @@ class Simulator:
             if 'listening on' in line or self.proc.poll() is not None:
                 break
         if 'listening on' not in line:
+            logs = self.logs()  # read before stop() removes the log file
             self.stop()
-            raise RuntimeError('%s simulator did not start: %s' % (kind, self.logs()))
+            raise RuntimeError('%s simulator did not start: %s' % (kind, logs))
         self.url = line.strip().rsplit(' ', 1)[-1]
 
     def logs(self):

@@ -35,7 +35,7 @@ cd "$dest"
 git init -q . && git add -A >/dev/null 2>&1
 # The collection's Ansible content. tests/ holds the simulators and test code, which follow the
 # project's own style (pytest idioms such as `_` for unused values) rather than Ansible's module rules.
-targets=(plugins meta)
-for d in roles playbooks; do [ -d "$d" ] && targets+=("$d"); done
+targets=(plugins/ meta/)
+for d in roles playbooks; do [ -d "$d" ] && targets+=("$d/"); done
 if [ $# -eq 0 ]; then set -- "${targets[@]}"; fi
 ansible-test sanity --local --python "$pyver" --color no "$@"
