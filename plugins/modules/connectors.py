@@ -86,7 +86,7 @@ EXAMPLES = r"""
     kibana_url: https://kibana.example.com:5601
     api_key: "{{ vault_kibana_api_key }}"
     space_id: security
-    specs: "{{ lookup('ansible.builtin.fileglob', 'connectors/security/*.yml', wantlist=true) | map('ansible.builtin.file') | map('from_yaml') | list }}"
+    specs: "{{ query('ansible.builtin.file', *query('ansible.builtin.fileglob', 'connectors/security/*.yml')) | map('ansible.builtin.from_yaml') | list }}"
     prune: true
     managed_id_prefix: gitops-
 
