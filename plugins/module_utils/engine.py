@@ -35,17 +35,7 @@ class SpecError(Exception):
 
 
 def format_problems(problems):
-    lines = []
-    for p in problems:
-        where = ', '.join(x for x in (
-            p.get('file') and ('%s#%s' % (p['file'], p.get('document', 0)) if p.get('document') is not None else p['file']),
-            p.get('connector') and 'connector %s' % p['connector'],
-            p.get('path') and 'field %s' % p['path']) if x)
-        line = '%s: %s' % (where, p.get('message')) if where else str(p.get('message'))
-        if p.get('hint'):
-            line += ' (hint: %s)' % p['hint']
-        lines.append(line)
-    return '; '.join(lines)
+    return '; '.join(spec_rules.format_problem(p) for p in problems)
 
 
 def _version_tuple(version):

@@ -754,6 +754,15 @@ def redact_spec(spec, placeholder='<secret: not shown>'):
     return safe
 
 
+def leaf_values(value):
+    """Every scalar in a nested structure, as strings (what AnsibleModule masks for a no_log option)."""
+    if isinstance(value, dict):
+        return set().union(*[leaf_values(v) for v in value.values()]) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*[leaf_values(v) for v in value]) if value else set()
+    return set([str(value)]) if value is not None and not isinstance(value, bool) else set()
+
+
 def secret_values(specs):
     """Every secret string in the specs (for AnsibleModule.no_log_values)."""
     found = set()

@@ -180,14 +180,6 @@ def _pki_checker(module):
     return pki.check_spec_pki
 
 
-def _leaves(value):
-    if isinstance(value, dict):
-        return set().union(*[_leaves(v) for v in value.values()]) if value else set()
-    if isinstance(value, (list, tuple)):
-        return set().union(*[_leaves(v) for v in value]) if value else set()
-    return set([str(value)]) if value is not None and not isinstance(value, bool) else set()
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -204,7 +196,7 @@ def main():
         module.fail_json(msg=missing_required_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
     inline = module.params['specs'] or []
     # mask secret values in every output, but not names, ids and URLs (which no_log=True would mask too)
-    module.no_log_values.difference_update(_leaves(inline))
+    module.no_log_values.difference_update(spec_rules.leaf_values(inline))
     module.no_log_values.update(spec_rules.secret_values(inline))
 
     if module.params['paths'] and not spec_files.HAS_YAML:

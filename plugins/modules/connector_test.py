@@ -252,14 +252,6 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine im
 KIBANA_GRACE_SECONDS = 15
 
 
-def _leaves(value):
-    if isinstance(value, dict):
-        return set().union(*[_leaves(v) for v in value.values()]) if value else set()
-    if isinstance(value, (list, tuple)):
-        return set().union(*[_leaves(v) for v in value]) if value else set()
-    return set([str(value)]) if value is not None and not isinstance(value, bool) else set()
-
-
 def _pki_encoder(block):
     from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
     if not pki.HAS_CRYPTOGRAPHY:
@@ -288,7 +280,7 @@ def main():
                            required_one_of=[('connector_ids', 'specs', 'paths')])
     params = module.params
     inline = params['specs']
-    module.no_log_values.difference_update(_leaves(inline))
+    module.no_log_values.difference_update(spec_rules.leaf_values(inline))
     module.no_log_values.update(spec_rules.secret_values(inline))
 
     file_specs, _sources, load_errors = spec_files.load_spec_paths(params['paths'])
