@@ -24,7 +24,7 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils import sp
 pytestmark = pytest.mark.integration
 
 DATA = os.path.join(harness.ROOT, 'tests', 'data')
-TERRAFORM = os.path.join(os.path.dirname(harness.ROOT), 'shared', 'testdata', 'terraform-acceptance-connectors.json')
+TERRAFORM = os.path.join(harness.ROOT, 'tests', 'data', 'terraform-acceptance-connectors.json')
 API_KEY = 'differential-test-key'
 
 

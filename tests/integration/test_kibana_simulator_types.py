@@ -15,7 +15,7 @@ XSRF = {'kbn-xsrf': 'tests'}
 CFG = 'error validating action type config: '
 SEC = 'error validating action type secrets: '
 CON = 'error validating action type connector: '
-TESTDATA = '/work/shared/testdata/terraform-acceptance-connectors.json'
+TESTDATA = os.path.join(harness.ROOT, 'tests', 'data', 'terraform-acceptance-connectors.json')
 
 # type -> (minimal config, minimal secrets, config Kibana returns)
 TYPES = {

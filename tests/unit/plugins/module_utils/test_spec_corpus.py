@@ -11,7 +11,7 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils import sc
 DATA = os.path.join(harness.ROOT, 'tests', 'data')
 with open(os.path.join(DATA, 'bad_specs', 'cases.yml')) as _f:
     BAD = yaml.safe_load(_f)
-TERRAFORM = os.path.join(os.path.dirname(harness.ROOT), 'shared', 'testdata', 'terraform-acceptance-connectors.json')
+TERRAFORM = os.path.join(harness.ROOT, 'tests', 'data', 'terraform-acceptance-connectors.json')
 # Terraform acceptance data Kibana accepted that the collection rejects on purpose (docs/spec-validation.md)
 TERRAFORM_STRICTER = {'tf-026': 'url-strict', 'tf-027': 'url-strict'}
 # accepted by Kibana 9.3+ (their min_kibana), not by the 9.2 the collection validates for
