@@ -34,6 +34,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.spec import secret_values
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover
@@ -142,23 +144,13 @@ class Redactor(object):
 
 
 def _secret_strings(secrets):
-    out = []
-
-    def walk(value):
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str) and value.strip():
-            out.append(value)
-            if value in [secrets.get(k) for k in PKI_SECRETS]:
-                decoded = _b64decode(value)
-                if decoded:
-                    out.append(decoded)
-
-    walk(secrets)
+    """Every secret value, plus the PEM text inside base64 PKI secrets (it must not leak decoded either)."""
+    out = list(secret_values([{'secrets': secrets}]))
+    for key in PKI_SECRETS:
+        value = (secrets or {}).get(key)
+        decoded = _b64decode(value) if isinstance(value, str) and value.strip() else ''
+        if decoded:
+            out.append(decoded)
     return out
 
 
