@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import harness  # noqa: F401  (makes the collection importable)
+import harness  # noqa: F401  # pylint: disable=unused-import  # makes the collection importable
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import (
     probe, probe_classes, probe_kibana, probe_reports, probe_sse, probe_stages, probe_targets, probe_wire)
 
@@ -16,7 +16,7 @@ def gen_ai(config=None, secrets=None, **kw):
     base = {'apiProvider': 'Other', 'apiUrl': 'https://llm.example.com/v1/chat/completions', 'defaultModel': 'llama3.1'}
     base.update(config or {})
     return probe_targets.Target(connector_id=kw.pop('connector_id', 'llm'), connector_type_id='.gen-ai', config=base,
-                        secrets={'apiKey': SECRET} if secrets is None else secrets, **kw)
+                                secrets={'apiKey': SECRET} if secrets is None else secrets, **kw)
 
 
 # ------------------------------------------------------------------ Kibana's texts -> classes
@@ -58,9 +58,9 @@ def test_kibana_service_messages_are_classified(service_message, klass):
 def test_kibana_200_with_status_error_is_a_failure():
     stage = {'name': 'kibana_test', 'via': 'kibana'}
     probe_kibana.judge_kibana_answer(stage, {'status': 'error', 'connector_id': 'x',
-                                      'message': 'an error occurred while running the action',
-                                      'service_message': 'Status code: 401. Message: Unauthorized API Error',
-                                      'retry': True})
+                                             'message': 'an error occurred while running the action',
+                                             'service_message': 'Status code: 401. Message: Unauthorized API Error',
+                                             'retry': True})
     assert stage['status'] == 'failed'
     assert stage['class'] == 'auth'
     assert stage['http_status'] == 401
@@ -184,7 +184,6 @@ def test_sse_parser_handles_crlf_and_events_split_across_reads():
     assert [(e['data'], e['at'], e['read']) for e in parsed] == [('{"a":1}', 2.0, 1), ('[DONE]', 3.0, 2)]
 
 
-
 # ------------------------------------------------------------------ secrets never leave
 def test_redactor_masks_secret_values_and_pem_lines():
     pem = '-----BEGIN PRIVATE KEY-----\n' + 'A' * 64 + '\n-----END PRIVATE KEY-----\n'
@@ -228,8 +227,8 @@ def test_both_prefers_direct_class_but_kibana_side_problems_first(monkeypatch):
 # ------------------------------------------------------------------ targets
 def test_targets_from_specs_skips_absent_applies_defaults_and_pki():
     specs = [
-        {'connector_id': 'a', 'connector_type_id': '.gen-ai', 'config': {'apiProvider': 'OpenAI',
-                                                                       'apiUrl': 'https://api.openai.com/v1/x'}},
+        {'connector_id': 'a', 'connector_type_id': '.gen-ai',
+         'config': {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/x'}},
         {'connector_id': 'gone', 'state': 'absent'},
         {'connector_id': 'b', 'connector_type_id': '.gen-ai', 'config': {'apiProvider': 'Other'},
          'pki': {'certificate': 'c'}},
