@@ -40,6 +40,13 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is nothing to diff.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - cryptography (only for specs with C(pki))
 options:
   connector_ids:
     description:
@@ -241,12 +248,13 @@ markdown_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 # Kibana must wait for the upstream at least as long as the test allows, and answer after that
 KIBANA_GRACE_SECONDS = 15
@@ -255,7 +263,7 @@ KIBANA_GRACE_SECONDS = 15
 def _pki_encoder(block):
     from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
     if not pki.HAS_CRYPTOGRAPHY:
-        raise ValueError(missing_required_lib('cryptography'))
+        raise ValueError(missing_lib('cryptography'))
     return pki.secrets_from_pki(block)[0]
 
 
@@ -299,7 +307,7 @@ def main():
     client = find_live = None
     if params['via'] in ('kibana', 'both'):
         if not kibana.HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
+            module.fail_json(msg=missing_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
         if not params['kibana_url']:
             module.fail_json(msg='kibana_url is required for via=%s: set the option, or the environment variable '
                                  'KIBANA_URL' % params['via'])

@@ -30,6 +30,14 @@ attributes:
   diff_mode:
     support: full
     description: One before/after per changed connector; secret values are never shown.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - jsonschema (the specs are validated before any request)
+  - cryptography (only for specs with C(pki))
 options:
   specs:
     description:
@@ -152,6 +160,7 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils.spec impo
 
 def main():
     module = KibanaModule(
+        validates_specs=True,
         argument_spec=dict(
             specs=dict(type='list', elements='dict', required=True),
             prune=dict(type='bool', default=False),

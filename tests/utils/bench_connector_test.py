@@ -25,7 +25,7 @@ LLM_KEY = 'bench-llm-key-0123456789'
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--connectors', type=int, default=100)
     parser.add_argument('--latency-ms', type=int, default=200)
     parser.add_argument('--via', choices=('kibana', 'direct', 'both'), default='both')
