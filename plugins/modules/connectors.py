@@ -114,7 +114,7 @@ EXAMPLES = r"""
 
 - name: Show drift without changing anything (run with --check --diff)
   kibana_gitops.connectors.connectors:
-    specs: "{{ kibana_connectors }}"
+    specs: "{{ connectors_specs }}"
   check_mode: true
   register: drift
 
