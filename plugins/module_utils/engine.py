@@ -211,6 +211,8 @@ class Engine(object):
 
     # ------------------------------------------------------------------ plan + write
     def _reconcile(self, spec, live):
+        if preconfigured_spec(spec):
+            return _preconfigured_result(spec, live)
         plan = reconcile.plan_connector(spec, live, self.secrets_update)
         space = spec.get('space_id') or 'default'
         result = {'connector_id': plan.connector_id, 'name': spec.get('name'), 'action': PAST[plan.action],
@@ -269,6 +271,22 @@ class Engine(object):
 
 def _raise(exc):
     raise exc
+
+
+def preconfigured_spec(spec):
+    """A spec marked ``kibana_yml.preconfigured``: kibana.yml declares it (role kibana_settings), the API never writes it."""
+    return bool((spec.get('kibana_yml') or {}).get('preconfigured'))
+
+
+def _preconfigured_result(spec, live):
+    result = {'connector_id': spec.get('connector_id'), 'name': spec.get('name'), 'action': 'unchanged',
+              'changed': False, 'changes': [], 'diff': {'before': {}, 'after': {}}, 'connector': _public(live),
+              'preconfigured': True}
+    if spec.get('state', 'present') == 'present' and not (live and live.get('is_preconfigured')):
+        result.update(action='failed', msg='connector %s is marked kibana_yml.preconfigured but Kibana does not list it '
+                                           'as preconfigured: render kibana.yml with the kibana_settings role (and '
+                                           'restart Kibana) first, or drop the mark' % _connector_label(spec))
+    return result
 
 
 def _public(live):
