@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import config_schema as s
+from . import kibana_yml
 from . import security
 from . import texts
 from .api import ConnectorsAPI
@@ -257,6 +258,8 @@ class Simulator(object):
         self.api_keys = set(args.api_key or [])
         self.username, self.password = args.username, args.password
         hosts = [h.strip() for h in args.allowed_hosts.split(',') if h.strip()]
+        if args.preconfigured and hosts == ['*']:  # a kibana.yml given as --preconfigured may set allowedHosts
+            hosts = kibana_yml.allowed_hosts(args.preconfigured) or hosts
         self.settings = Settings(args.kibana_version, AllowList(hosts))
         preconfigured = load_preconfigured(args.preconfigured) if args.preconfigured else None
         self.store = Store(preconfigured, args.state_file)
