@@ -33,7 +33,7 @@ DEFAULT_DESCRIPTION = ('Can view the token usage dashboard of the AI connectors 
 # metadata key that remembers which spaces the module granted, so a change of `spaces` moves the grant
 MARKER = 'kibana_gitops_usage_role'
 SPACE_RE = re.compile(r'^[a-z0-9_-]+$')
-NOT_AVAILABLE_HINT = ('the user Kibana runs this as lacks read on %s (see the usage_role module: read and '
+NOT_AVAILABLE_HINT = ('the user the module authenticates as lacks read on %s (see the usage_role module: read and '
                       'view_index_metadata on %s, and Kibana read)' % (EVENT_LOG_INDEX, EVENT_LOG_INDEX))
 
 

@@ -42,7 +42,7 @@ def site(tmp_path):
 
 
 def apply(site, check=False, diff=False, **overrides):
-    role_vars = {'kibana_settings_connectors_dir': [str(site / 'connectors')],
+    role_vars = {'kibana_settings_dir': [str(site / 'connectors')],
                  'kibana_settings_allowed_hosts': True,
                  'kibana_settings_config_file': str(site / 'kibana.yml'),
                  'kibana_settings_env_file': str(site / 'kibana.env'),
