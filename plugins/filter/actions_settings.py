@@ -10,7 +10,7 @@ description:
   - Turns connector specs (the same specs the C(kibana_gitops.connectors.connectors) role applies) into the
     C(xpack.actions) settings of a self-managed Kibana, as a dict of flat kibana.yml keys.
   - C(xpack.actions.preconfigured) holds every present spec marked C(kibana_yml.preconfigured=true), keyed by its
-    C(connector_id). Secret values are never rendered: each becomes a C(${VAR}) reference that Kibana resolves
+    C(connector_id). Secret values are never rendered - each becomes a C(${VAR}) reference that Kibana resolves
     from its environment when it starts; O(part=environment) returns the values, for the environment file of the
     Kibana service (the C(kibana_gitops.connectors.kibana_settings) role writes both).
   - C(xpack.actions.customHostSettings) holds one entry per host for specs with C(kibana_yml.custom_host)

@@ -125,6 +125,27 @@ connectors:
         dashboard_id: generative-ai-token-usage-openai-default
         url: "https://kibana.example.com/app/dashboards#/view/generative-ai-token-usage-openai-default?_a=(query:(...))"
         reason: null
+  contains:
+    usage_dashboard:
+      description:
+        - The connector's token usage dashboard (AI connectors only, with O(usage_dashboard=true)).
+        - C(available) is what Kibana's C(getDashboard) answered for the user the module authenticates as; C(url) links
+          to the dashboard filtered on the connector (null when not available); C(reason) says why it is not available.
+      type: dict
+      returned: with O(usage_dashboard=true), for C(.gen-ai), C(.bedrock) and C(.gemini) connectors
+      contains:
+        available:
+          description: Whether the user may view the dashboard (Kibana created it in the space if needed).
+          type: bool
+        dashboard_id:
+          description: The dashboard's id, C(generative-ai-token-usage-<openai|bedrock|gemini>-<space>).
+          type: str
+        url:
+          description: Link to the dashboard, filtered on the connector.
+          type: str
+        reason:
+          description: Why the dashboard is not available (null when it is).
+          type: str
 connector_types:
   description: The connector types Kibana knows, as Kibana lists them.
   returned: when O(connector_types=true)

@@ -19,7 +19,7 @@ description:
     metadata key (C(kibana_gitops_usage_role)) that remembers O(spaces), so that a change of O(spaces) moves the grant.
     Cluster privileges, other index entries, C(run_as), other Kibana entries, the rest of the metadata and the
     description are written back as Kibana returned them.
-  - Idempotent: the role Kibana returns (with its own defaults filled in, such as C(allow_restricted_indices=false))
+  - Idempotent - the role Kibana returns (with its own defaults filled in, such as C(allow_restricted_indices=false))
     is compared with the role the module would write; nothing is sent when they are equal.
   - Roles are global in Kibana; O(space_id) is not used.
 author:
