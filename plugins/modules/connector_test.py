@@ -335,7 +335,7 @@ def main():
                                  'KIBANA_URL' % params['via'])
         timeout = max(params['timeout'] or 0, params['probe_timeout'] + KIBANA_GRACE_SECONDS)
         try:
-            client = kibana.client_from_params(dict(params, timeout=timeout))
+            client = kibana.client_from_params(dict(params, timeout=timeout, pool_size=params['max_concurrency']))
         except kibana.KibanaError as exc:
             module.fail_json(msg=str(exc))
         for warning in client.warnings:
