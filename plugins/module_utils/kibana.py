@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
     Retry = object
 
 API = '/api/actions'
+ROLE_API = '/api/security/role'
 RETRY_STATUSES = (429, 502, 503, 504)
 # Kibana (or a proxy) may ask for a long pause; a fleet run must not hang on one answer.
 MAX_RETRY_AFTER = 30.0
@@ -267,6 +268,26 @@ class KibanaClient(object):
     def execute(self, space_id, connector_id, params):
         return self.request('POST', '%s/connector/%s/_execute' % (API, _id_segment(connector_id, space_id)),
                             {'params': params}, space_id=space_id, replay_after_send=False)
+
+    def get_dashboard(self, space_id, connector_id, dashboard_id):
+        """The connector's getDashboard sub-action (AI connectors): Kibana's _execute answer."""
+        return self.execute(space_id, connector_id, {'subAction': 'getDashboard',
+                                                     'subActionParams': {'dashboardId': dashboard_id}})
+
+    # roles (Kibana's role API; roles are not per space)
+    def get_role(self, name):
+        try:
+            return self.request('GET', '%s/%s' % (ROLE_API, _quote(name)))
+        except KibanaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def put_role(self, name, body):
+        return self.request('PUT', '%s/%s' % (ROLE_API, _quote(name)), body)
+
+    def delete_role(self, name):
+        return self.request('DELETE', '%s/%s' % (ROLE_API, _quote(name)))
 
 
 def client_from_params(params):

@@ -5,7 +5,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import harness  # noqa: F401  # pylint: disable=unused-import  # makes the collection importable
+# the import makes the collection importable
+import harness  # pylint: disable=unused-import
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import (
     probe, probe_classes, probe_kibana, probe_reports, probe_sse, probe_stages, probe_targets, probe_wire)
 
