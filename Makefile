@@ -88,10 +88,13 @@ test-kibana-sim: venv
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/integration/test_kibana_simulator.py \
 	  tests/integration/test_kibana_simulator_types.py tests/integration/test_kibana_simulator_ops.py
 
-# Benchmark (not a test): connector_test over 100 connectors against an upstream with 200 ms latency
+# Benchmark (not a test): connector_test over 100 connectors against an upstream with 200 ms latency, each way
+# (kibana, direct, both) BENCH_REPEAT times; prints module time with the load average against issue 13's targets
 .PHONY: bench-test
+BENCH_REPEAT ?= 3
 bench-test: venv
-	$(PY) tests/utils/bench_connector_test.py --connectors 100 --latency-ms 200 --via both
+	$(PY) tests/utils/bench_connector_test.py --connectors 100 --latency-ms 200 --via kibana,direct,both \
+	  --concurrency 32 --repeat $(BENCH_REPEAT)
 
 # Benchmark (not a test): the connectors module against a uri baseline, N=500 connectors in one space
 # (BENCH_N=...): first apply, no-op, one change; wall time and HTTP requests. The baseline takes minutes.

@@ -52,6 +52,12 @@ options:
     type: list
     elements: path
     default: []
+  allow_empty:
+    description:
+      - Accept a folder in O(paths) that holds no spec file. Without it such a folder is an error, because a
+        misspelled folder would otherwise become an empty set of connectors (which a prune would apply).
+    type: bool
+    default: false
   strict:
     description:
       - Turn every warning into an error (for example PKI that Kibana would not use, a missing connector_id,
@@ -187,6 +193,7 @@ def main():
             # no_log keeps the whole list out of the invocation log; only the secret values stay masked below
             specs=dict(type='list', elements='raw', default=[], no_log=True),
             paths=dict(type='list', elements='path', default=[]),
+            allow_empty=dict(type='bool', default=False),
             strict=dict(type='bool', default=False),
             fail_on_error=dict(type='bool', default=True),
             check_pki=dict(type='bool', default=True),
@@ -204,6 +211,8 @@ def main():
         module.fail_json(msg=missing_lib('PyYAML'))
     files, _ignored = spec_files.spec_files(module.params['paths'])
     file_specs, sources, load_errors = spec_files.load_spec_paths(module.params['paths'])
+    if module.params['allow_empty']:
+        load_errors = [e for e in load_errors if e.get('rule') != 'empty-folder']
     module.no_log_values.update(spec_rules.secret_values(file_specs))
     specs = list(inline) + file_specs
     sources = [None] * len(inline) + sources

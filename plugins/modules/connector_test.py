@@ -262,7 +262,7 @@ markdown_path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile, redact
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_reports, probe_targets
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
@@ -303,10 +303,12 @@ def main():
     params = module.params
     inline = params['specs']
     module.no_log_values.difference_update(spec_rules.leaf_values(inline))
-    module.no_log_values.update(spec_rules.secret_values(inline))
-
     file_specs, _sources, load_errors = spec_files.load_spec_paths(params['paths'])
-    module.no_log_values.update(spec_rules.secret_values(file_specs))
+    # every credential this run knows, in every form it travels in (base64, URL-encoded, basic auth): masked in the
+    # results by Ansible and, through the same masker, in the JUnit and Markdown files written below
+    masker = redact.Masker(spec_rules.secret_values(list(inline) + file_specs))
+    masker.add(redact.connection_credentials(params))
+    module.no_log_values.update(masker.values)
     if load_errors:
         module.fail_json(msg='cannot read the spec files: %s' % '; '.join(
             spec_rules.format_problem(p) for p in load_errors), errors=load_errors)
@@ -320,6 +322,9 @@ def main():
     targets = probe_targets.targets_from_specs(list(inline) + file_specs, params['space_id'], pki_encoder=_pki_encoder,
                                        defaults=reconcile.with_server_defaults)
     targets += probe_targets.targets_from_ids(params['connector_ids'], params['space_id'])
+    # secrets made from pki: blocks (base64 of the PEM files) are known only now
+    masker.add(spec_rules.secret_values([{'secrets': t.secrets} for t in targets]))
+    module.no_log_values.update(masker.values)
 
     client = find_live = None
     if params['via'] in ('kibana', 'both'):
@@ -330,9 +335,11 @@ def main():
                                  'KIBANA_URL' % params['via'])
         timeout = max(params['timeout'] or 0, params['probe_timeout'] + KIBANA_GRACE_SECONDS)
         try:
-            client = kibana.client_from_params(dict(params, timeout=timeout))
+            client = kibana.client_from_params(dict(params, timeout=timeout, pool_size=params['max_concurrency']))
         except kibana.KibanaError as exc:
             module.fail_json(msg=str(exc))
+        for warning in client.warnings:
+            module.warn(warning)
         find_live = Engine(client).find_live
 
     options = probe_targets.Options(via=params['via'], timeout=params['probe_timeout'], model=params['model'],
@@ -346,7 +353,7 @@ def main():
     for option, render in (('junit_path', probe_reports.junit_xml), ('markdown_path', probe_reports.markdown_summary)):
         if params[option]:
             try:
-                probe_reports.write_report(params[option], render(results))
+                probe_reports.write_report(params[option], masker(render(results)))
             except (IOError, OSError) as exc:
                 module.fail_json(msg='cannot write %s %s: %s' % (option, params[option], exc), **output)
             output[option] = params[option]
