@@ -6,6 +6,7 @@ test sees what the proxy (and its logs) could see: for https, the CONNECT line a
 never the API key or a connector secret; for http, everything (which is why the module warns).
 """
 import base64
+import json
 import os
 import shutil
 import socket
@@ -151,9 +152,14 @@ def forms(value):
 
 
 def connector_play(url, **connection):
-    """One .gen-ai connector with a secret, through the kibana action group's connection options."""
-    options = dict(kibana_url=url, **connection)
-    return '''
+    """ansible-playbook arguments: one .gen-ai connector with a secret, through the kibana action group's
+    connection options. Secret values go in as variables: Ansible quotes playbook lines in its error messages."""
+    secrets = dict(api_key=connection.pop('api_key'), llm_secret=LLM_SECRET)
+    if connection.get('proxy_url'):
+        secrets['proxy_address'] = connection.pop('proxy_url')
+        connection['proxy_url'] = '{{ proxy_address }}'
+    options = dict(kibana_url=url, api_key='{{ api_key }}', **connection)
+    playbook = '''
 - hosts: localhost
   gather_facts: false
   module_defaults:
@@ -165,8 +171,9 @@ def connector_play(url, **connection):
         name: LLM through the proxy
         connector_type_id: .gen-ai
         config: {apiProvider: OpenAI, apiUrl: "https://api.openai.com/v1/chat/completions"}
-        secrets: {apiKey: "%s"}
-''' % (options, LLM_SECRET)
+        secrets: {apiKey: "{{ llm_secret }}"}
+''' % json.dumps(options)
+    return {'playbook': playbook, 'extra_vars': secrets}
 
 
 @pytest.fixture
@@ -183,7 +190,7 @@ def test_https_through_proxy_url_with_proxy_auth_hides_every_credential(kibana_s
                              '--tls-key', tls_files['private_key'])
     tiny, recorder = proxy_factory(auth=True)
     proxy_url = 'http://%s:%s@127.0.0.1:%d' % (PROXY_USER, PROXY_PASSWORD, recorder.port)
-    play = harness.run_playbook(connector_play(sim.url, api_key=API_KEY, ca_path=tls_files['ca'], proxy_url=proxy_url),
+    play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY, ca_path=tls_files['ca'], proxy_url=proxy_url),
                                 verbosity=3, canaries=(API_KEY, LLM_SECRET, PROXY_PASSWORD))
     assert play.rc == 0, play
     assert sim.stored_secrets('proxied-llm') == {'apiKey': LLM_SECRET}
@@ -196,7 +203,7 @@ def test_https_through_proxy_url_with_proxy_auth_hides_every_credential(kibana_s
         assert secret not in tiny.log()
     # a wrong proxy password: refused by the proxy, and the message names neither password
     wrong = 'CANARY-wrong-proxy-password-0b0b'
-    play = harness.run_playbook(connector_play(sim.url, api_key=API_KEY, ca_path=tls_files['ca'], retries=0,
+    play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY, ca_path=tls_files['ca'], retries=0,
                                                proxy_url=proxy_url.replace(PROXY_PASSWORD, wrong)),
                                 canaries=(API_KEY, LLM_SECRET, PROXY_PASSWORD, wrong))
     assert play.rc != 0 and 'through the proxy' in play.stdout, play
@@ -206,7 +213,7 @@ def test_http_through_http_proxy_env_warns_and_no_proxy_bypasses(kibana_sim_fact
     sim = kibana_sim_factory('--api-key', API_KEY)
     tiny, recorder = proxy_factory()
     env = {'HTTP_PROXY': recorder.url}
-    play = harness.run_playbook(connector_play(sim.url, api_key=API_KEY), env=env, canaries=(API_KEY, LLM_SECRET))
+    play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY), env=env, canaries=(API_KEY, LLM_SECRET))
     assert play.rc == 0, play
     assert sim.stored_secrets('proxied-llm') == {'apiKey': LLM_SECRET}
     via_proxy = tiny.requests()
@@ -218,7 +225,7 @@ def test_http_through_http_proxy_env_warns_and_no_proxy_bypasses(kibana_sim_fact
 
     # NO_PROXY names Kibana's host: straight to Kibana, the proxy sees nothing more
     env['NO_PROXY'] = 'localhost,127.0.0.1'
-    play = harness.run_playbook(connector_play(sim.url, api_key=API_KEY), env=env, canaries=(API_KEY, LLM_SECRET))
+    play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY), env=env, canaries=(API_KEY, LLM_SECRET))
     assert play.rc == 0, play
     assert tiny.requests() == via_proxy
 
@@ -229,12 +236,12 @@ def test_https_proxy_and_ca_bundle_from_the_environment(kibana_sim_factory, prox
     tiny, recorder = proxy_factory()
     env = {'HTTPS_PROXY': recorder.url}
     # without the CA, Kibana's certificate is not trusted (the proxy relayed the attempt)
-    play = harness.run_playbook(connector_play(sim.url, api_key=API_KEY, retries=0), env=env,
+    play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY, retries=0), env=env,
                                 canaries=(API_KEY, LLM_SECRET))
     assert play.rc != 0 and 'TLS error' in play.stdout, play
     assert tiny.requests(), tiny.log()
     env['REQUESTS_CA_BUNDLE'] = tls_files['ca']
-    play = harness.run_playbook(connector_play(sim.url, api_key=API_KEY), env=env, canaries=(API_KEY, LLM_SECRET))
+    play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY), env=env, canaries=(API_KEY, LLM_SECRET))
     assert play.rc == 0, play
     assert sim.stored_secrets('proxied-llm') == {'apiKey': LLM_SECRET}
     assert not any(f in recorder.seen() for f in forms(API_KEY))
