@@ -24,7 +24,7 @@ import os
 import re
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 try:
     from cryptography import x509
@@ -175,7 +175,7 @@ def _inspect(pki_block, expiry_warning_days, base_dir, now=None):
     if report.errors:
         return material, facts, report
     if not HAS_CRYPTOGRAPHY:
-        report.error('', missing_required_lib('cryptography'))
+        report.error('', missing_lib('cryptography'))
         return material, facts, report
 
     now = now or datetime.datetime.now(datetime.timezone.utc)

@@ -170,10 +170,11 @@ files:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 
 def _pki_checker(module):
@@ -181,7 +182,7 @@ def _pki_checker(module):
         return None
     from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
     if not pki.HAS_CRYPTOGRAPHY:
-        module.warn('%s: pki blocks are checked for their shape only' % missing_required_lib('cryptography'))
+        module.warn('%s: pki blocks are checked for their shape only' % missing_lib('cryptography'))
         return None
     return pki.check_spec_pki
 
@@ -200,14 +201,14 @@ def main():
         supports_check_mode=True,
     )
     if not spec_rules.HAS_JSONSCHEMA:
-        module.fail_json(msg=missing_required_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
+        module.fail_json(msg=missing_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
     inline = module.params['specs'] or []
     # mask secret values in every output, but not names, ids and URLs (which no_log=True would mask too)
     module.no_log_values.difference_update(spec_rules.leaf_values(inline))
     module.no_log_values.update(spec_rules.secret_values(inline))
 
     if module.params['paths'] and not spec_files.HAS_YAML:
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+        module.fail_json(msg=missing_lib('PyYAML'))
     files, _ignored = spec_files.spec_files(module.params['paths'])
     file_specs, sources, load_errors = spec_files.load_spec_paths(module.params['paths'])
     if module.params['allow_empty']:

@@ -42,6 +42,13 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is nothing to diff.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - cryptography (only for specs with C(pki))
 options:
   connector_ids:
     description:
@@ -253,13 +260,14 @@ markdown_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile, redact
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_reports, probe_targets
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 # Kibana must wait for the upstream at least as long as the test allows, and answer after that
 KIBANA_GRACE_SECONDS = 15
@@ -268,7 +276,7 @@ KIBANA_GRACE_SECONDS = 15
 def _pki_encoder(block):
     from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
     if not pki.HAS_CRYPTOGRAPHY:
-        raise ValueError(missing_required_lib('cryptography'))
+        raise ValueError(missing_lib('cryptography'))
     return pki.secrets_from_pki(block)[0]
 
 
@@ -321,13 +329,13 @@ def main():
     client = find_live = None
     if params['via'] in ('kibana', 'both'):
         if not kibana.HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
+            module.fail_json(msg=missing_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
         if not params['kibana_url']:
             module.fail_json(msg='kibana_url is required for via=%s: set the option, or the environment variable '
                                  'KIBANA_URL' % params['via'])
         timeout = max(params['timeout'] or 0, params['probe_timeout'] + KIBANA_GRACE_SECONDS)
         try:
-            client = kibana.client_from_params(dict(params, timeout=timeout))
+            client = kibana.client_from_params(dict(params, timeout=timeout, pool_size=params['max_concurrency']))
         except kibana.KibanaError as exc:
             module.fail_json(msg=str(exc))
         for warning in client.warnings:

@@ -218,7 +218,7 @@ def test_identity_by_name_and_ambiguous_name(kibana):
     assert r['action'] == 'updated' and r['connector']['id'] == generated_id
     assert live(kibana, generated_id)['config']['index'] == 'ops-2'
 
-    status, _ = kibana.api('POST', '/api/actions/connector', {'name': 'Ops index', 'connector_type_id': '.index',
+    status, _body = kibana.api('POST', '/api/actions/connector', {'name': 'Ops index', 'connector_type_id': '.index',
                                                               'config': {'index': 'other'}}, api_key=API_KEY)
     assert status == 200
     r = run(kibana, by_name)
