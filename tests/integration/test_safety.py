@@ -409,3 +409,20 @@ def test_ids_are_encoded_or_refused_and_errors_say_what_is_wrong(kibana_sim_fact
     shape = r[-1]
     assert shape['failed'] and 'GET /api/actions/connectors' in shape['msg'] and 'a list of connectors' in shape['msg']
     assert 'has no attribute' not in shape['msg']
+
+
+# ---------------------------------------------------------------------------------------------- §7 rollout
+def test_a_failing_first_instance_stops_the_rollout(kibana_sim_factory, tmp_path):
+    """playbooks/apply.yml rolls out one instance first (serial) and stops when it fails (max_fail_percentage)."""
+    import fleet
+    f = fleet.Fleet(kibana_sim_factory, tmp_path, count=3, spaces=('default',), preconfigured=False)
+    f.write_spec({'connector_id': 'gitops-log', 'name': 'Log', 'connector_type_id': '.server-log'})
+    f.sims[0].stop()  # the canary instance is down
+    play_ = f.run('apply.yml')
+    assert play_.rc != 0, play_
+    recap = fleet.recap(play_)
+    assert recap['kibana-1']['failed'] == 1 and 'kibana-2' not in recap and 'kibana-3' not in recap, recap
+    for sim in f.sims[1:]:  # out of band: the other instances were never touched
+        assert sim.stats()['total'] == 0, sim.stats()
+        assert f.ids(sim) == set()
+    assert 'kibana-1' in f.summary_file.read_text()
