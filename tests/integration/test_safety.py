@@ -207,6 +207,10 @@ def test_role_with_a_misspelled_folder_fails_and_prunes_nothing(kibana_sim_facto
     assert play_.rc == 0, play_
     f.create(sim, 'gitops-other', {'name': 'Other', 'connector_type_id': '.server-log'})
     sim.reset_stats()
+    # a bound of 0 prunes (deletes) nothing: the space fails and says why
+    play_ = f.run('apply.yml', group_vars={'connectors_max_deletes': 0})
+    assert play_.rc != 0 and 'max_deletes' in play_.stdout, play_
+    assert sim.writes() == 0, sim.stats()
     misspelled = {'connectors_dir': str(f.repo) + 's'}
     for args in (['--tags', 'apply'], []):
         play_ = f.run('apply.yml', group_vars=misspelled, args=args)
