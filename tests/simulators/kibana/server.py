@@ -182,13 +182,13 @@ class Handler(BaseHTTPRequestHandler):
         if not sim.api_keys and sim.username is None:
             return
         header = self.headers.get('Authorization') or ''
-        scheme, _, value = header.partition(' ')
+        scheme, _sep, value = header.partition(' ')
         value = value.strip()
         if scheme.lower() == 'apikey' and value and value in sim.api_keys:
             return
         if scheme.lower() == 'basic' and sim.username is not None:
             try:
-                user, _, password = base64.b64decode(value).decode('utf-8').partition(':')
+                user, _sep, password = base64.b64decode(value).decode('utf-8').partition(':')
             except (ValueError, UnicodeDecodeError):
                 user = password = None
             if user == sim.username and password == sim.password:

@@ -62,8 +62,8 @@ FACTS = {
     'genai_pki': Fact('8.19.0', '9.1.0', 'Reference §4.1: PKI schema PR #215624 (labels v8.19.0, v9.1.0), '
                                          'implementation PR #219984 (v8.19.0)'),
     'genai_default_model_gpt_4_1': Fact(None, '9.0.0', 'Reference §4: DEFAULT_OPENAI_MODEL gpt-4 in 8.x tests '
-                                                      '(openai.ts @8f98960e), gpt-4.1 in 9.x tests (@168c6a5a, '
-                                                      '@bbaa7aaa); gpt-5-chat (@cd2440ca) UNVERIFIED, not modelled'),
+                                                       '(openai.ts @8f98960e), gpt-4.1 in 9.x tests (@168c6a5a, '
+                                                       '@bbaa7aaa); gpt-5-chat (@cd2440ca) UNVERIFIED, not modelled'),
     'context_window_length': Fact(None, '9.2.0', 'elastic/kibana PR #228371 "[inference] add base support for '
                                                  'context window length detection" (labels v9.2.0, backport:skip): '
                                                  'contextWindowLength on .gen-ai/.bedrock/.gemini (and .inference, '
