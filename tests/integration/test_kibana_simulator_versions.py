@@ -207,7 +207,8 @@ def test_custom_validator_texts_keep_their_wording(kb):
 def test_params_texts(kb):
     created = kb.create('.gen-ai', OPENAI, {'apiKey': 'k'}).json()
     body = kb.call('POST', '/api/actions/connector/%s/_execute' % created['id'], {'params': {}}).json()
-    assert body['status'] == 'error' and body['errorSource'] == 'user'
+    assert body['status'] == 'error' and body['retry'] is False
+    assert body['errorSource'] == per_version(kb, {'8.18.0': 'framework', '9.2.0': 'user'})  # reference §3
     assert body['message'] == 'error validating action params: ' + per_version(kb, {
         '8.18.0': '[subAction]: expected value of type [string] but got [undefined]',
         '9.3.0': 'Field "subAction": Required',
