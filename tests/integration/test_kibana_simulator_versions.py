@@ -233,6 +233,20 @@ def test_pki_gate(kb):
             CS_SECRETS + '[certificateData]: definition for this key is missing'
 
 
+@pytest.mark.parametrize('version, accepted', [('8.18.0', False), ('8.19.0', True), ('9.0.0', False), ('9.1.0', True)])
+def test_pki_arrived_in_8_19_and_9_1(fleet, version, accepted):
+    resp = fleet(version).create('.gen-ai', dict(OTHER, verificationMode='certificate'), PKI)
+    assert (resp.status_code == 200) == accepted, resp.text
+
+
+def test_other_provider_is_not_known_to_8_15(fleet):
+    kb = fleet('8.15.0')
+    assert kb.message('.gen-ai', OTHER, {'apiKey': 'k'}) == (
+        CS_CONFIG + 'types that failed validation:\n- [0.apiProvider]: expected value to equal [Azure OpenAI]\n'
+                    '- [1.apiProvider]: expected value to equal [OpenAI]')
+    assert fleet('8.16.0').create('.gen-ai', OTHER, {'apiKey': 'k'}).status_code == 200
+
+
 def test_genai_server_defaults(kb):
     config = kb.create('.gen-ai', OPENAI, {'apiKey': 'k'}).json()['config']
     assert config['defaultModel'] == per_version(kb, {'8.18.0': 'gpt-4', '9.2.0': 'gpt-4.1'})
