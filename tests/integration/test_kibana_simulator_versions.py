@@ -89,6 +89,16 @@ def test_status_reports_the_version(kb):
     assert kb.call('GET', '/api/status').json()['version']['number'] == kb.version
 
 
+def test_sim_version_reports_the_modelled_facts(kb, fleet):
+    status, body = kb.sim.sim('GET', '/_sim/version')
+    assert status == 200 and body['version'] == kb.version
+    assert body['era'] == per_version(kb, {'8.18.0': 'CS', '9.3.0': 'Z3', '9.4.0': 'Z4'})
+    assert body['facts']['genai_pki'] is (kb.version != '8.18.0')
+    assert body['facts']['slack_api_channel_id_optional'] is (version_tuple(kb.version) >= (9, 3, 0))
+    old = fleet('7.17.0').sim.sim('GET', '/_sim/version')[1]
+    assert old['version'] == '7.17.0' and old['modelled_as'] == '8.15.0'
+
+
 def test_connector_types_offered(kb):
     ids = set(t['id'] for t in kb.call('GET', '/api/actions/connector_types').json())
     expected = per_version(kb, {

@@ -204,6 +204,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == 'POST' and path == '/_sim/stats/reset':
             store.stats.clear()
             return self.send_json(200, {'ok': True})
+        if self.command == 'GET' and path == '/_sim/version':
+            kibana = sim.settings.kibana
+            return self.send_json(200, {'version': kibana.text, 'modelled_as': '%d.%d.%d' % kibana.modelled,
+                                        'era': kibana.era, 'facts': kibana.describe()})
         if self.command == 'POST' and path == '/_sim/reset':
             store.reset()
             return self.send_json(200, {'ok': True})

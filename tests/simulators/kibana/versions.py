@@ -147,5 +147,5 @@ class KibanaVersion(object):
         return 'gpt-4.1' if self.has('genai_default_model_gpt_4_1') else 'gpt-4'
 
     def describe(self):
-        """For docs and tests: the facts that hold at this version."""
+        """The facts that hold at this version (``GET /_sim/version``)."""
         return dict((name, self.has(name)) for name in sorted(FACTS))
