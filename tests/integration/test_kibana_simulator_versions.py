@@ -123,7 +123,7 @@ def test_response_fields_per_era(kb):
     assert created.status_code == 200, created.text
     base = {'id', 'name', 'config', 'connector_type_id', 'is_preconfigured', 'is_deprecated', 'is_missing_secrets',
             'is_system_action'}
-    v9 = version_tuple(kb.version) >= (9, 0, 0)
+    v9 = version_tuple(kb.version) >= (9, 2, 0)  # PR #236662
     assert set(created.json()) == (base | {'is_connector_type_deprecated'} if v9 else base)
     got = kb.call('GET', '/api/actions/connector/fields-%s' % kb.version).json()
     extra = {'auth_mode'} if kb.version == '9.4.0' else set()
@@ -132,6 +132,12 @@ def test_response_fields_per_era(kb):
         assert got['auth_mode'] == 'shared'
     types = kb.call('GET', '/api/actions/connector_types').json()
     assert all(('is_deprecated' in t) == v9 for t in types)
+
+
+@pytest.mark.parametrize('version, present', [('9.0.0', False), ('9.1.0', False), ('9.2.0', True)])
+def test_type_deprecation_field_arrived_in_9_2(fleet, version, present):
+    created = fleet(version).create('.index', {'index': 'alerts'}, {})
+    assert ('is_connector_type_deprecated' in created.json()) is present
 
 
 # --- error texts per era (reference §0) ------------------------------------------------------------

@@ -89,11 +89,16 @@ FACTS = {
                                                         'before 9.3) was accepted earlier. 8.19/9.2 backport '
                                                         'UNVERIFIED'),
     # --- response fields (reference §2.3, §2.4) ---
-    'is_connector_type_deprecated': Fact(None, '9.0.0', 'Reference §2.3: in 9.x tests (create.ts @080515da, '
-                                                        'get_all.ts @3a468daf), not in 8.x openai tests; first 9.x '
-                                                        'release UNVERIFIED'),
-    'list_types_is_deprecated': Fact(None, '9.0.0', 'Reference §2.4: is_deprecated is newer than the '
-                                                    'list_types.test.ts @01627b12 shape; boundary UNVERIFIED'),
+    'is_connector_type_deprecated': Fact(None, '9.2.0', 'elastic/kibana PR #236662 "Add support to deprecate '
+                                                        'connector types" (closes #231015; adds isDeprecated to the '
+                                                        'type registry and isConnectorTypeDeprecated to connector '
+                                                        'responses; opened 2025-09-26, backport:skip) and '
+                                                        'elastic/docs-content #3301 ("When: 9.2"); 9.2 rather than '
+                                                        '9.3 is UNVERIFIED. Asserted in create.ts @080515da and the '
+                                                        'zod-v3-era gemini.ts. (9.5 marks the LLM types deprecated, '
+                                                        'PR #261591: beyond 9.4, not modelled)'),
+    'list_types_is_deprecated': Fact(None, '9.2.0', 'Same PR #236662 (is_deprecated on connector types; reference '
+                                                    '§2.4: newer than list_types.test.ts @01627b12)'),
     'auth_mode_on_get': Fact(None, '9.4.0', 'Reference §2.1/§2.3: auth_mode "shared" on GET in the newest get.ts '
                                             '@36e9a9fd only (not on create/update); taken as 9.4 (UNVERIFIED)'),
 }
