@@ -134,6 +134,12 @@ def test_response_fields_per_era(kb):
     assert all(('is_deprecated' in t) == v9 for t in types)
 
 
+@pytest.mark.parametrize('version, offered', [('8.18.0', False), ('8.19.0', True), ('9.0.0', False), ('9.1.0', True)])
+def test_xsoar_arrived_in_8_19_and_9_1(fleet, version, offered):
+    ids = [t['id'] for t in fleet(version).call('GET', '/api/actions/connector_types').json()]
+    assert ('.xsoar' in ids) is offered
+
+
 @pytest.mark.parametrize('version, present', [('9.0.0', False), ('9.1.0', False), ('9.2.0', True)])
 def test_type_deprecation_field_arrived_in_9_2(fleet, version, present):
     created = fleet(version).create('.index', {'index': 'alerts'}, {})

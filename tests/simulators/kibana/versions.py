@@ -52,8 +52,8 @@ FACTS = {
                                           'behind the stack_connectors experimental flag inferenceConnectorOn (now '
                                           'inferenceConnectorOff: false, common/experimental_features.ts); default-on '
                                           'release UNVERIFIED, taken as 8.18/9.0'),
-    '.xsoar': Fact(None, '9.1.0', 'Elastic connector list "XSOAR (9.1+)" (third-party skill page quoting the docs); '
-                                  'a backport to 8.19 is UNVERIFIED'),
+    '.xsoar': Fact('8.19.0', '9.1.0', 'elastic/kibana PR #212049 "XSOAR Connector" (main, 2025-06: 9.1) and its 8.19 '
+                                      'backport PR #224698; the UI flag hideInUI was removed by PR #224845'),
     '.jira-service-management': Fact(None, '9.2.0', 'elastic/docs-content issue #2880: new connector for Jira Service '
                                                     'Management, elastic/kibana PR #231155, "When: 9.2"'),
     # --- .gen-ai (reference §4) ---
