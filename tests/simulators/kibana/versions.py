@@ -48,10 +48,10 @@ FACTS = {
                                   'validate_with_schema.ts; Z4 texts in tests/actions/connector_types/email.ts @01ad79c3'),
     # --- connector types offered (reference §5 "Also registered") ---
     '.thehive': Fact('8.16.0', '9.0.0', 'Kibana docs kibana/8.16/thehive-action-type.html: "Added in 8.16.0"'),
-    '.inference': Fact('8.18.0', '9.0.0', 'Docs page kibana/8.16/inference-action-type.html exists, but the type sat '
-                                          'behind the stack_connectors experimental flag inferenceConnectorOn (now '
-                                          'inferenceConnectorOff: false, common/experimental_features.ts); default-on '
-                                          'release UNVERIFIED, taken as 8.18/9.0'),
+    '.inference': Fact('8.18.0', '9.0.0', 'elastic/kibana PR #189027 added it in 8.16 behind an experimental flag '
+                                          '(disabled again for 8.17, PR #202538); PR #209197 "Enable inference '
+                                          'connector for ESS by default" with backports to 8.18 (#209895), 8.x '
+                                          '(#209865) and 9.0 (#209864)'),
     '.xsoar': Fact('8.19.0', '9.1.0', 'elastic/kibana PR #212049 "XSOAR Connector" (main, 2025-06: 9.1) and its 8.19 '
                                       'backport PR #224698; the UI flag hideInUI was removed by PR #224845'),
     '.jira-service-management': Fact(None, '9.2.0', 'elastic/docs-content issue #2880: new connector for Jira Service '
