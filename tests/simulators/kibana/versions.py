@@ -57,8 +57,10 @@ FACTS = {
     '.jira-service-management': Fact(None, '9.2.0', 'elastic/docs-content issue #2880: new connector for Jira Service '
                                                     'Management, elastic/kibana PR #231155, "When: 9.2"'),
     # --- .gen-ai (reference §4) ---
-    'genai_other_provider': Fact('8.16.0', '9.0.0', 'Reference §4.1 history (@9b250a83 adds the Other branch); first '
-                                                    'release UNVERIFIED (reference §9 says 8.16?)'),
+    'genai_other_provider': Fact('8.16.0', '9.0.0', 'elastic/kibana PR #194831 "Add Other option to the existing '
+                                                    'OpenAI Connector dropdown list" (labels v8.16.0, '
+                                                    'backport:version); elastic/security-docs #5965 "ESS release '
+                                                    '8.16"'),
     'genai_pki': Fact('8.19.0', '9.1.0', 'Reference §4.1: PKI schema PR #215624 (labels v8.19.0, v9.1.0), '
                                          'implementation PR #219984 (v8.19.0)'),
     'genai_default_model_gpt_4_1': Fact(None, '9.0.0', 'Reference §4: DEFAULT_OPENAI_MODEL gpt-4 in 8.x tests '
