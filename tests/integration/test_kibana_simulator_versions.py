@@ -286,6 +286,10 @@ def test_genai_fields_per_release(kb):
             assert resp.json()['config'][field] == stored  # numeric strings are coerced
         else:
             assert '[1.%s]: definition for this key is missing' % field in resp.json()['message']
+    resp = kb.create('.gen-ai', dict(OTHER, enableNativeFunctionCalling=True), {'apiKey': 'k'})
+    assert (resp.status_code == 200) == (v >= (9, 2, 0)), resp.text  # PR #232097
+    resp = kb.create('.gen-ai', dict(OPENAI, organizationId='org-1', projectId='proj-1'), {'apiKey': 'k'})
+    assert resp.status_code == 200, resp.text  # 8.18+ (PR #213117)
     azure = {'apiProvider': 'Azure OpenAI', 'apiUrl': 'https://r.openai.azure.com/openai/deployments/d/chat/completions',
              'defaultModel': 'gpt-4o'}
     assert (kb.create('.gen-ai', azure, {'apiKey': 'k'}).status_code == 200) == (v >= (9, 3, 0))

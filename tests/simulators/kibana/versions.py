@@ -61,6 +61,13 @@ FACTS = {
                                                     'OpenAI Connector dropdown list" (labels v8.16.0, '
                                                     'backport:version); elastic/security-docs #5965 "ESS release '
                                                     '8.16"'),
+    'genai_organization_project': Fact('8.18.0', '9.0.0', 'elastic/kibana PR #213117 added organizationId/projectId '
+                                                          'to the OpenAI branch of the server schema (intermediate '
+                                                          'release); PR #213760 lifting the UI flag is labelled '
+                                                          'v8.18.0, v8.19.0; 9.0 (released with 8.18) UNVERIFIED'),
+    'genai_native_function_calling': Fact(None, '9.2.0', 'elastic/kibana PR #232097 "Introduce enableNativeFunction'
+                                                         'Calling schema change to the OpenAI connector" (labels '
+                                                         'v9.2.0, backport:skip)'),
     'genai_pki': Fact('8.19.0', '9.1.0', 'Reference §4.1: PKI schema PR #215624 (labels v8.19.0, v9.1.0), '
                                          'implementation PR #219984 (v8.19.0)'),
     'genai_default_model_gpt_4_1': Fact(None, '9.0.0', 'Reference §4: DEFAULT_OPENAI_MODEL gpt-4 in 8.x tests '
