@@ -27,6 +27,13 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed in Kibana, so there is nothing to diff.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - PyYAML (only for O(export_dir); a dependency of ansible-core)
 options:
   connector_ids:
     description: Return only connectors with these ids.
@@ -179,8 +186,7 @@ exported_files:
 
 import os
 
-from ansible.module_utils.basic import missing_required_lib
-
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export
@@ -243,7 +249,7 @@ def add_usage_dashboards(module, space, connectors):
 def write_specs(module, specs):
     """Write one file per spec; return the paths whose content changed."""
     if not export.HAS_YAML:
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+        module.fail_json(msg=missing_lib('PyYAML'))
     folder = module.params['export_dir']
     changed = []
     for spec in specs:

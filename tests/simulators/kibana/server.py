@@ -196,12 +196,12 @@ class Handler(BaseHTTPRequestHandler):
         /_sim/security/users holds its roles (security.py).
         """
         header = self.headers.get('Authorization') or ''
-        scheme, _, value = header.partition(' ')
+        scheme, _sep, value = header.partition(' ')
         value = value.strip()
         user = password = None
         if scheme.lower() == 'basic':
             try:
-                user, _, password = base64.b64decode(value).decode('utf-8').partition(':')
+                user, _sep, password = base64.b64decode(value).decode('utf-8').partition(':')
             except (ValueError, UnicodeDecodeError):
                 user = password = None
             principal = sim.security.user(user, password) if user is not None else None
