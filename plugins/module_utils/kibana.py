@@ -330,17 +330,17 @@ class KibanaClient(object):
     # roles (Kibana's role API; roles are not per space)
     def get_role(self, name):
         try:
-            return self.request('GET', '%s/%s' % (ROLE_API, _quote(name)))
+            return self.request('GET', '%s/%s' % (ROLE_API, _segment(name, 'role name')))
         except KibanaError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def put_role(self, name, body):
-        return self.request('PUT', '%s/%s' % (ROLE_API, _quote(name)), body)
+        return self.request('PUT', '%s/%s' % (ROLE_API, _segment(name, 'role name')), body)
 
     def delete_role(self, name):
-        return self.request('DELETE', '%s/%s' % (ROLE_API, _quote(name)))
+        return self.request('DELETE', '%s/%s' % (ROLE_API, _segment(name, 'role name')))
 
 
 def client_from_params(params):
@@ -364,11 +364,17 @@ def _silence_insecure_warning():
         pass
 
 
+def _segment(value, what):
+    """Any value as one percent-encoded path segment; values that cannot round-trip are refused unsent."""
+    problem = id_problem(value)
+    if problem:
+        raise KibanaError('%s %s; nothing was sent' % (what, problem), None, None, None)
+    return _quote(value)
+
+
 def _id_segment(connector_id, space_id=None):
     """A connector id as one percent-encoded path segment; ids that cannot round-trip are refused unsent."""
-    problem = id_problem(connector_id)
-    if problem:
-        raise KibanaError('connector_id %s; nothing was sent' % problem, None, None, None)
+    _segment(connector_id, 'connector_id')
     problem = id_problem(space_id) if space_id not in (None, 'default') else None
     if problem:
         raise KibanaError('space_id %s; nothing was sent' % problem, None, None, None)
