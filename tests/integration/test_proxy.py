@@ -184,8 +184,7 @@ def tls_files(tmp_path):
     return paths
 
 
-def test_https_through_proxy_url_with_proxy_auth_hides_every_credential(kibana_sim_factory, proxy_factory,
-                                                                         tls_files):
+def test_https_through_proxy_url_with_proxy_auth_hides_every_credential(kibana_sim_factory, proxy_factory, tls_files):
     sim = kibana_sim_factory('--api-key', API_KEY, '--tls-cert', tls_files['certificate'],
                              '--tls-key', tls_files['private_key'])
     tiny, recorder = proxy_factory(auth=True)
@@ -204,7 +203,7 @@ def test_https_through_proxy_url_with_proxy_auth_hides_every_credential(kibana_s
     # a wrong proxy password: refused by the proxy, and the message names neither password
     wrong = 'CANARY-wrong-proxy-password-0b0b'
     play = harness.run_playbook(**connector_play(sim.url, api_key=API_KEY, ca_path=tls_files['ca'], retries=0,
-                                               proxy_url=proxy_url.replace(PROXY_PASSWORD, wrong)),
+                                                 proxy_url=proxy_url.replace(PROXY_PASSWORD, wrong)),
                                 canaries=(API_KEY, LLM_SECRET, PROXY_PASSWORD, wrong))
     assert play.rc != 0 and 'through the proxy' in play.stdout, play
 

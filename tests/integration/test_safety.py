@@ -321,7 +321,7 @@ def test_credential_headers_in_config_warn_and_export_writes_a_placeholder(kiban
 
     export_dir = tmp_path / 'export'
     _result, r = play(tmp_path, [{'kibana_gitops.connectors.connector_info': dict(connection(sim),
-                                                                                 export_dir=str(export_dir))}],
+                                                                                  export_dir=str(export_dir))}],
                       name='export')
     text = ''.join(p.read_text() for p in export_dir.iterdir())
     assert HEADER_TOKEN not in text and 'vault_hook_header_authorization' in text and 'ops' in text, text
@@ -337,7 +337,7 @@ def test_two_concurrent_applies_make_one_connector_per_spec(kibana_sim_factory, 
         folder = tmp_path / name
         folder.mkdir()
         outcome[name] = play(folder, [{'kibana_gitops.connectors.connectors': dict(connection(sim), specs=specs,
-                                                                                  parallel_writes=6)}], name=name)
+                                                                                   parallel_writes=6)}], name=name)
 
     threads = [threading.Thread(target=apply, args=(n,)) for n in ('one', 'two')]
     for t in threads:

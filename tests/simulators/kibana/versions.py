@@ -112,6 +112,7 @@ FACTS = {
                                             '@36e9a9fd only (not on create/update); taken as 9.4 (UNVERIFIED)'),
 }
 
+
 class KibanaVersion(object):
     """What one Kibana release does, as the simulator models it."""
 
