@@ -53,5 +53,7 @@ def test_credential_headers_become_placeholders_and_are_listed_in_the_header():
                                          'x-api-key': '{{ vault_hook_header_x_api_key }}'}
     text = export_mod.spec_file_text(spec)
     assert 'CANARY' not in text
+    # placeholders stay plain Jinja (never tagged !unsafe like data from Kibana), so loading fills them in
+    assert "Authorization: '{{ vault_hook_header_authorization }}'" in text, text
     assert 'define vault_hook_header_authorization, vault_hook_header_x_api_key, vault_hook_password' in text or \
         'vault_hook_header_authorization, vault_hook_header_x_api_key' in text, text
