@@ -234,8 +234,13 @@ def ansible_env(extra=None):
         'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
         'ANSIBLE_LOCAL_TEMP': os.path.join(tempfile.gettempdir(), 'kgc-ansible-local'),
     })
-    for k in ('KIBANA_URL', 'KIBANA_API_KEY', 'KIBANA_USERNAME', 'KIBANA_PASSWORD'):
+    # the modules read these from the environment: only what a test passes counts
+    for k in ('KIBANA_URL', 'KIBANA_API_KEY', 'KIBANA_USERNAME', 'KIBANA_PASSWORD', 'KIBANA_PROXY_URL',
+              'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'):
         env.pop(k, None)
+    for k in ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy'):
+        env.pop(k, None)
+        env.pop(k.upper(), None)
     env.update(extra or {})
     return env
 
