@@ -14,7 +14,6 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.kibana_gitops.connectors.plugins.plugin_utils.pki_action import PkiActionBase
-from ansible_collections.kibana_gitops.connectors.plugins.plugin_utils import spec_loader
 
 
 class ActionModule(PkiActionBase):
@@ -27,6 +26,8 @@ class ActionModule(PkiActionBase):
 
     def _load(self, task_vars):
         """template: true - load the files on the controller (no module run, no validation)."""
+        # imported here: it brings in the validator (jsonschema), which a validation task never needs on the controller
+        from ansible_collections.kibana_gitops.connectors.plugins.plugin_utils import spec_loader
         result = dict(changed=False)
         paths = self._task.args.get('paths') or []
         inline = self._task.args.get('specs') or []

@@ -83,16 +83,19 @@ def _yaml_error(file_name, exc, document):
                   hint='check the indentation and quoting around that line')
 
 
-def check_node_bounds(root):
-    """Raise SpecFileTooComplex when a composed YAML document nests deeper than MAX_DEPTH, when its aliases
-    would add more than MAX_ALIAS_NODES nodes once expanded, or when an alias refers to itself.
+def check_node_bounds(root, may_alias=True):
+    """Raise SpecFileTooComplex when a composed YAML document nests more than MAX_DEPTH collections deep, when
+    its aliases would add more than MAX_ALIAS_NODES nodes once expanded, or when an alias refers to itself.
 
     Aliases are shared node objects in PyYAML's node graph, so the graph is walked once (iteratively, with
     each shared node's expanded size memoised): the cost is linear in the file, never in the expansion.
+    may_alias=False (the text has no '&', so no anchor) takes a cheaper walk that only measures depth.
     """
+    if not may_alias:
+        _check_tree_depth(root)
+        return
     sizes = {}  # id(node) -> expanded size (nodes, counting itself)
-    depths = {}  # id(node) -> levels below it
-    shared = set()  # nodes reached more than once: anchors used by aliases
+    depths = {}  # id(node) -> collection levels from it down (0 for a scalar)
     extra = 0
     stack = [(root, False)]
     open_nodes = set()
@@ -108,18 +111,38 @@ def check_node_bounds(root):
                 raise SpecFileTooComplex('nested deeper than %d levels' % MAX_DEPTH)
             continue
         if key in sizes:  # an alias to a node already walked: its copy adds its whole size
-            shared.add(key)
             extra += sizes[key]
             if extra > MAX_ALIAS_NODES:
                 raise SpecFileTooComplex('YAML aliases expand to more than %d nodes (alias expansion bomb?)' % MAX_ALIAS_NODES)
             continue
         if key in open_nodes:
             raise SpecFileTooComplex('a YAML alias refers to a node that contains it (recursive structure)')
+        if not isinstance(node.value, list):  # a scalar
+            sizes[key], depths[key] = 1, 0
+            continue
         if len(open_nodes) >= MAX_DEPTH:
             raise SpecFileTooComplex('nested deeper than %d levels' % MAX_DEPTH)
         open_nodes.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node))
+
+
+def _check_tree_depth(root):
+    """check_node_bounds for a node tree without aliases: collection nodes only, one pass."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecFileTooComplex('nested deeper than %d levels' % MAX_DEPTH)
+        depth += 1
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if isinstance(value.value, list):
+                    stack.append((value, depth))
+                if isinstance(key.value, list):
+                    stack.append((key, depth))
+        else:
+            stack.extend((child, depth) for child in node.value if isinstance(child.value, list))
 
 
 def _children(node):
@@ -141,14 +164,15 @@ def check_data_bounds(data):
             stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
 
 
-def read_yaml_documents(loader, documents):
+def read_yaml_documents(loader, documents, may_alias=True):
     """Append the documents of a YAML loader instance (PyYAML's or Ansible's) to ``documents``, each checked by
     check_node_bounds before it is constructed. Raises YAMLError or SpecFileTooComplex (RecursionError is turned
     into it); ``len(documents)`` then tells which document failed."""
     try:
         while loader.check_node():
             node = loader.get_node()
-            check_node_bounds(node)
+            if isinstance(node.value, list):
+                check_node_bounds(node, may_alias)
             documents.append(loader.construct_document(node))
     except RecursionError:  # the pure-Python composer, before MAX_DEPTH could be checked
         raise SpecFileTooComplex('nested deeper than %d levels' % MAX_DEPTH)
@@ -178,7 +202,7 @@ def _documents(file_name, text):
         return [], [_error(file_name, 'PyYAML is required to read YAML spec files')]
     documents = []
     try:
-        read_yaml_documents(SpecLoader(text), documents)
+        read_yaml_documents(SpecLoader(text), documents, may_alias='&' in text)
     except YAMLError as exc:
         return documents, [_yaml_error(file_name, exc, len(documents))]
     except SpecFileTooComplex as exc:

@@ -197,13 +197,20 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils import sp
 
 
 def _pki_checker(module):
+    """pki.check_spec_pki, imported on the first pki block only: most spec sets have none, and cryptography
+    costs a noticeable part of a validation run's start-up."""
     if not module.params['check_pki']:
         return None
-    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.warn('%s: pki blocks are checked for their shape only' % missing_required_lib('cryptography'))
-        return None
-    return pki.check_spec_pki
+    loaded = []
+
+    def check(pki_block):
+        if not loaded:
+            from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
+            if not pki.HAS_CRYPTOGRAPHY:
+                module.warn('%s: pki blocks are checked for their shape only' % missing_required_lib('cryptography'))
+            loaded.append(pki.check_spec_pki if pki.HAS_CRYPTOGRAPHY else None)
+        return loaded[0](pki_block) if loaded[0] else []
+    return check
 
 
 def main():

@@ -54,7 +54,7 @@ def _parse_yaml(text, file_name, vault_secrets):
         loader = AnsibleLoader(text, file_name=file_name, vault_secrets=vault_secrets)
     documents = []
     try:
-        spec_files.read_yaml_documents(loader, documents)
+        spec_files.read_yaml_documents(loader, documents, may_alias='&' in text)
     except YAMLError as exc:
         raise SpecLoadError(spec_rules.format_problem(spec_files._yaml_error(file_name, exc, len(documents))))
     except spec_files.SpecFileTooComplex as exc:
