@@ -53,6 +53,12 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils import sc
 SECRET_PLACEHOLDER = '{{ %s }}'
 
 
+def placeholder(variable):
+    """The placeholder text for a variable, marked so that spec_file_text writes it as plain Jinja (every other
+    string with Jinja delimiters is written !unsafe). Every placeholder export writes must come from here."""
+    return _Placeholder(SECRET_PLACEHOLDER % variable)
+
+
 def secret_variable(connector_id, field):
     """The variable name an exported placeholder refers to, e.g. vault_local_llm_apikey."""
     slug = re.sub(r'[^0-9a-zA-Z]+', '_', '%s_%s' % (connector_id, field)).strip('_').lower()
@@ -81,7 +87,7 @@ def spec_from_connector(connector, space_id):
             'connector_type_id': connector.get('connector_type_id'), 'space_id': space_id,
             'config': dict(connector.get('config') or {})}
     if needed:
-        spec['secrets'] = dict((f, _Placeholder(SECRET_PLACEHOLDER % secret_variable(connector['id'], f))) for f in needed)
+        spec['secrets'] = dict((f, placeholder(secret_variable(connector['id'], f))) for f in needed)
     return spec
 
 
@@ -104,7 +110,7 @@ def spec_file_text(spec, schema_url=None):
 
 # Characters kept as they are in a file name; every other byte of the id is written as %XX (like a URL path
 # segment), and so is a leading '.', so the name is unique per id, never a dotfile the loader skips, never
-# a path separator, and decodes back to the id (connector_id_of).
+# a path separator, and decodes back to the id (urllib's unquote, less the '.yml').
 _NAME_SAFE = re.compile(r'[0-9A-Za-z_-]')
 _MAX_NAME_BYTES = 200  # file systems allow 255; longer names end in a hash of the id
 

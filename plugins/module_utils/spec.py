@@ -47,8 +47,34 @@ STRICTER_THAN_KIBANA = {
                  'never sees the block, only the base64 secrets made from it.',
     'gemini-credentials': 'a .gemini credentialsJson whose type is not "service_account": Kibana 9.2 stores it, '
                           'newer Kibana rejects it and the connector cannot authenticate with it.',
+    'url-id': 'connector_id or space_id "." or "..": a URL path cannot carry them (clients and proxies read them as '
+              'folders), so Kibana would see another request (".." makes a create without id).',
+    'duplicate-name': 'two specs without connector_id with the same name and type in one space: Kibana allows it, '
+                      'but such specs are matched by name, so every later run would fail as ambiguous.',
     'strict-warning': 'any other warning, when strict is set.',
 }
+
+# Header names that carry credentials: in config.headers Kibana stores them in plain text, returns them from its API,
+# and an export writes them into git.
+CREDENTIAL_HEADER = re.compile(r'authoriz|api[-_]?key|token|secret|passw|cookie|credential|session|signature|'
+                               r'subscription[-_]key|access[-_]key|private[-_]key|^x-auth', re.I)
+UNSAFE_IDS = ('.', '..')
+
+
+def credential_header(name):
+    """Does a header of this name carry a credential?"""
+    return isinstance(name, str) and bool(CREDENTIAL_HEADER.search(name))
+
+
+def secret_header_alternative(type_id):
+    """Where a type keeps credential headers encrypted instead (for the warning's hint)."""
+    secrets = schemas.secrets_schema(type_id) or {}
+    if 'secretHeaders' in (secrets.get('properties') or {}):
+        return 'move it to secrets.secretHeaders: Kibana stores those encrypted and never returns them'
+    if type_id == '.gen-ai':
+        return ('use secrets.apiKey instead: Kibana sends it as the Authorization (OpenAI, Other) or api-key (Azure) '
+                'header and stores it encrypted')
+    return 'this type has no secret headers: prefer a credential the type keeps in secrets, or a proxy that adds it'
 
 SECRET_PARTS = ('secrets',)
 PEM_CERT = '-----BEGIN CERTIFICATE-----'
@@ -594,6 +620,10 @@ def _validate_one(spec, out, strict, pki_checker):
         _check_blank(out, spec.get(key), pointer(key))
     for key in ('connector_id', 'space_id'):
         _check_blank(out, spec.get(key), pointer(key), rule='blank-id')
+        if isinstance(spec.get(key), str) and spec[key].strip() in UNSAFE_IDS:
+            out.add(pointer(key), '%s %r cannot be used: a URL path cannot carry it (it is read as a folder, so the '
+                    'request would go to another endpoint)' % (key, spec[key]), hint='use a lowercase slug',
+                    rule='url-id')
     state = spec.get('state') or 'present'
     connector_id = spec.get('connector_id')
     if not connector_id:
@@ -623,6 +653,7 @@ def _validate_one(spec, out, strict, pki_checker):
     if isinstance(config, dict):
         _check_blank(out, config, '/config')
         _validate_config(out, type_id, config)
+        _check_credential_headers(out, type_id, config)
     if isinstance(secrets, dict):
         _check_blank(out, secrets, '/secrets')
         _schema_problems(out, _validator(('secrets', type_id), schemas.secrets_schema(type_id)), secrets,
@@ -637,6 +668,16 @@ def _validate_one(spec, out, strict, pki_checker):
         if rule:
             rule(out, spec, config, secrets, strict)
     return normal
+
+
+def _check_credential_headers(out, type_id, config):
+    headers = config.get('headers')
+    if not isinstance(headers, dict):
+        return
+    for name in sorted(k for k in headers if credential_header(k)):
+        out.add(pointer('config', 'headers', name), 'config.headers.%s looks like a credential: Kibana stores config '
+                'in plain text, returns it from its API and an export writes it into git' % name,
+                hint=secret_header_alternative(type_id), severity='warning')
 
 
 def _validate_config(out, type_id, config):
@@ -721,6 +762,16 @@ def _where(source, index):
 def _check_duplicates(out, spec, index, source, seen_ids, seen_names):
     space = spec.get('space_id') or 'default'
     cid = spec.get('connector_id')
+    name, type_id = spec.get('name'), spec.get('connector_type_id')
+    if not cid and isinstance(name, str) and name.strip() and (spec.get('state') or 'present') == 'present':
+        key = ('name-only', space, name, type_id)
+        first = seen_names.get(key)
+        if first is not None:
+            out.add('/name', 'name %r (type %s) is used by two specs without connector_id in space %s (first at %s): '
+                    'they would be one connector matched by name, and every later run would fail as ambiguous'
+                    % (name, type_id, space, first), hint='give each a connector_id, or remove one', rule='duplicate-name')
+            return
+        seen_names[key] = _where(source, index)
     if isinstance(cid, str) and cid.strip():
         first = seen_ids.get((space, cid))
         if first is not None:
