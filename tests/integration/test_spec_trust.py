@@ -63,7 +63,7 @@ def test_kibana_data_is_never_templated_and_round_trips_with_no_diff(kibana_sim_
         f.create(sim, connector_id, body)
     before = dict((c['id'], c) for c in f.connectors(sim))
     export_dir = tmp_path / 'exported'
-    variables = {'kibana_connectors_dir': str(export_dir / 'kibana-1'), 'kibana_connectors_prune': False}
+    variables = {'connectors_dir': str(export_dir / 'kibana-1'), 'connectors_prune': False}
 
     play = f.run('export.yml', extra_vars={'export_dir': str(export_dir)})
     assert play.rc == 0, play
@@ -147,8 +147,8 @@ def test_export_file_names_are_unique_loadable_and_never_overwrite(kibana_sim_fa
 
     # every exported file is loaded back: an apply of the folder changes nothing and loses nothing
     sim.reset_stats()
-    play = f.run('apply.yml', group_vars={'kibana_connectors_dir': str(export_dir / 'kibana-1'),
-                                          'kibana_connectors_prune': False})
+    play = f.run('apply.yml', group_vars={'connectors_dir': str(export_dir / 'kibana-1'),
+                                          'connectors_prune': False})
     assert play.rc == 0, play
     assert sim.writes() == 0, sim.stats()
     rows = fleet.summary_rows(f.summary_file.read_text())
