@@ -45,7 +45,7 @@ MAX_DEPTH = 32
 MAX_ALIAS_NODES = 100000  # nodes that aliases (*name) may add to a file, counted as if copied
 
 
-class SpecFileTooComplex(ValueError):
+class SpecFileTooComplex(Exception):
     """A file beyond one of the bounds above; str() says which, without quoting the file."""
 
 
@@ -203,10 +203,10 @@ def _documents(file_name, text):
     documents = []
     try:
         read_yaml_documents(SpecLoader(text), documents, may_alias='&' in text)
-    except YAMLError as exc:
-        return documents, [_yaml_error(file_name, exc, len(documents))]
     except SpecFileTooComplex as exc:
         return documents, [_too_complex(file_name, exc, len(documents))]
+    except YAMLError as exc:
+        return documents, [_yaml_error(file_name, exc, len(documents))]
     return documents, []
 
 

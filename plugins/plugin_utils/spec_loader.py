@@ -55,10 +55,10 @@ def _parse_yaml(text, file_name, vault_secrets):
     documents = []
     try:
         spec_files.read_yaml_documents(loader, documents, may_alias='&' in text)
-    except YAMLError as exc:
-        raise SpecLoadError(spec_rules.format_problem(spec_files._yaml_error(file_name, exc, len(documents))))
     except spec_files.SpecFileTooComplex as exc:
         raise SpecLoadError(spec_rules.format_problem(spec_files._too_complex(file_name, exc, len(documents))))
+    except YAMLError as exc:
+        raise SpecLoadError(spec_rules.format_problem(spec_files._yaml_error(file_name, exc, len(documents))))
     return documents
 
 
@@ -67,11 +67,13 @@ def _parse(text, file_name, vault_secrets):
         try:
             data = json.loads(text)
             spec_files.check_data_bounds(data)
-        except (spec_files.SpecFileTooComplex, RecursionError) as exc:
-            raise SpecLoadError('%s: refused: %s' % (file_name, exc if isinstance(exc, ValueError) else 'nested too deep'))
+        except spec_files.SpecFileTooComplex as exc:
+            raise SpecLoadError('%s: refused: %s' % (file_name, exc))
+        except RecursionError:
+            raise SpecLoadError('%s: refused: nested deeper than %d levels' % (file_name, spec_files.MAX_DEPTH))
         except ValueError as exc:
-            raise SpecLoadError('%s: JSON syntax error at line %s, column %s' % (file_name, getattr(exc, 'lineno', '?'),
-                                                                                getattr(exc, 'colno', '?')))
+            raise SpecLoadError('%s: JSON syntax error at line %s, column %s'
+                                % (file_name, getattr(exc, 'lineno', '?'), getattr(exc, 'colno', '?')))
         if trust_as_template is not None:  # a JSON spec file is the user's, like a YAML one
             data = _trust_strings(data)
         return [data]
