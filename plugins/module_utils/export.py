@@ -22,6 +22,8 @@ try:
 except ImportError:  # pragma: no cover - ansible-core itself needs PyYAML on the controller
     HAS_YAML = False
 
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas
+
 JINJA_DELIMITERS = ('{{', '{%', '{#')
 UNSAFE_TAG = '!unsafe'
 
@@ -48,7 +50,6 @@ if HAS_YAML:
     _ExportDumper.add_representer(str, _represent_str)
     _ExportDumper.add_representer(_Placeholder, _represent_str)
 
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas
 
 SECRET_PLACEHOLDER = '{{ %s }}'
 
