@@ -211,8 +211,9 @@ def _documents(file_name, text):
 
 
 def _too_complex(file_name, exc, document=None):
-    return _error(file_name, 'refused: %s' % exc, document=document,
-                  hint='a connector spec is a few levels deep and needs no YAML aliases')
+    hint = ('a connector spec is about 5 levels deep' if 'nested' in str(exc)
+            else 'a connector spec needs few YAML aliases, if any')
+    return _error(file_name, 'refused: %s' % exc, document=document, hint=hint)
 
 
 def _resolve_pki_paths(spec, base_dir):
