@@ -205,11 +205,8 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps impo
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export
-<<<<<<< HEAD
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
-=======
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import usage
->>>>>>> main
 
 
 def _keep(connector, params):
@@ -251,12 +248,6 @@ def main():
     module.exit_json(**result)
 
 
-<<<<<<< HEAD
-def _holds_connector(path, connector_id):
-    """True when the spec file at path describes connector_id (a file export may replace)."""
-    specs, _sources, errors = spec_files.load_spec_file(path)
-    return not errors and len(specs) == 1 and isinstance(specs[0], dict) and specs[0].get('connector_id') == connector_id
-=======
 def add_usage_dashboards(module, space, connectors):
     """connectors[].usage_dashboard for the AI connectors (getDashboard, as the connector's page asks)."""
     for connector in connectors:
@@ -269,22 +260,21 @@ def add_usage_dashboards(module, space, connectors):
             connector['usage_dashboard'] = usage.usage_dashboard(module.params['kibana_url'], space, connector, error=exc)
             continue
         connector['usage_dashboard'] = usage.usage_dashboard(module.params['kibana_url'], space, connector, answer)
->>>>>>> main
+
+
+def _holds_connector(path, connector_id):
+    """True when the spec file at path describes connector_id (a file export may replace)."""
+    specs, _sources, errors = spec_files.load_spec_file(path)
+    return not errors and len(specs) == 1 and isinstance(specs[0], dict) and specs[0].get('connector_id') == connector_id
 
 
 def write_specs(module, specs):
     """Write one file per spec; return the paths whose content changed. Never writes outside export_dir, never
     through a symbolic link, never over a file that holds another connector (the task fails listing those)."""
     if not export.HAS_YAML:
-<<<<<<< HEAD
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+        module.fail_json(msg=missing_lib('PyYAML'))
     folder = os.path.abspath(module.params['export_dir'])
     changed, refused, taken = [], [], {}
-=======
-        module.fail_json(msg=missing_lib('PyYAML'))
-    folder = module.params['export_dir']
-    changed = []
->>>>>>> main
     for spec in specs:
         name = export.file_name(spec['connector_id'])
         path = os.path.join(folder, name)

@@ -131,8 +131,8 @@ def test_export_file_names_are_unique_loadable_and_never_overwrite(kibana_sim_fa
 
     play = f.run('export.yml', extra_vars={'export_dir': str(export_dir)})
     assert play.rc != 0, play
-    assert 'a%3Ab.yml: exists and does not hold connector a:b; not overwritten' in play.stdout, play
-    assert 'a%20b.yml: is a symbolic link; not written (connector a b)' in play.stdout, play
+    assert 'a%3Ab.yml: exists and does not hold connector a:b; not overwritten' in play.output, play
+    assert 'a%20b.yml: is a symbolic link; not written (connector a b)' in play.output, play
     assert (folder / 'a%3Ab.yml').read_text().startswith('connector_id: something-else')
     assert (tmp_path / 'outside.yml').read_text() == 'keep: me\n'
 
