@@ -160,3 +160,18 @@ def _create_with_id(sim, api_key, connector_id):
     status, body = sim.api('POST', '/api/actions/connector/%s' % quote(connector_id, safe=''),
                            {'name': 'Log %s' % connector_id, 'connector_type_id': '.server-log'}, api_key=api_key)
     assert status == 200, (connector_id, status, body)
+
+
+def test_a_load_error_names_the_file_and_writes_nothing(kibana_sim_factory, tmp_path):
+    """The loader's failure is shown (not hidden like its result, which holds secrets), and names the file."""
+    f = fleet.Fleet(kibana_sim_factory, tmp_path, count=1, spaces=('default',), preconfigured=False)
+    sim = f.sims[0]
+    path = f.write_spec({'connector_id': 'gitops-llm', 'name': 'LLM', 'connector_type_id': '.gen-ai',
+                         'config': {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions'},
+                         'secrets': {'apiKey': '{{ vault_not_defined_anywhere }}'}})
+    sim.reset_stats()
+    play = f.run('apply.yml', extra_vars={'connectors_prune': False}, args=['--tags', 'apply'])
+    assert play.rc != 0, play
+    assert '%s document 0: cannot fill in its Jinja' % path in play.output, play
+    assert 'vault_not_defined_anywhere' in play.output, play
+    assert sim.writes() == 0
