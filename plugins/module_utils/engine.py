@@ -114,6 +114,8 @@ class Engine(object):
         self.warnings = []
         # why ensure_set refused to prune at all (a guard tripped); None when it did not
         self.prune_refusal = None
+        # results of state: absent specs that were refused (a delete asked for, and not done)
+        self.refused_deletes = []
 
     # ------------------------------------------------------------------ preparation (no writes)
     def prepare(self, specs, sources=None):
@@ -253,6 +255,8 @@ class Engine(object):
                 return self._failed(spec, exc)
             if spec.get('_pruned'):
                 result['pruned'] = True
+            elif result['action'] == 'refused':
+                self.refused_deletes.append(result)
             return result
 
         # plans are cheap; only connectors that need a write go to the pool

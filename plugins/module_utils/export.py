@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - ansible-core itself needs PyYAML on th
     HAS_YAML = False
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.spec import credential_header
 
 JINJA_DELIMITERS = ('{{', '{%', '{#')
 UNSAFE_TAG = '!unsafe'
@@ -89,7 +90,27 @@ def spec_from_connector(connector, space_id):
             'config': dict(connector.get('config') or {})}
     if needed:
         spec['secrets'] = dict((f, placeholder(secret_variable(connector['id'], f))) for f in needed)
+    headers = spec['config'].get('headers')
+    if isinstance(headers, dict):
+        # a credential Kibana keeps in plain config must not be written into git: a placeholder instead
+        spec['config']['headers'] = dict(
+            (k, placeholder(header_variable(connector['id'], k)) if credential_header(k) and v else v)
+            for k, v in headers.items())
     return spec
+
+
+def header_variable(connector_id, header):
+    """The variable an exported credential header value refers to, e.g. vault_hook_header_authorization."""
+    return secret_variable(connector_id, 'header_%s' % header)
+
+
+def _placeholder_variables(spec):
+    variables = [secret_variable(spec['connector_id'], f) for f in spec.get('secrets') or {}]
+    headers = (spec.get('config') or {}).get('headers')
+    if isinstance(headers, dict):
+        variables += [header_variable(spec['connector_id'], k) for k, v in headers.items()
+                      if v == SECRET_PLACEHOLDER % header_variable(spec['connector_id'], k)]
+    return sorted(variables)
 
 
 def spec_file_text(spec, schema_url=None):
@@ -99,9 +120,9 @@ def spec_file_text(spec, schema_url=None):
     if schema_url:
         lines.append('# yaml-language-server: $schema=%s' % schema_url)
     lines.append('# Exported from Kibana by kibana_gitops.connectors.connector_info.')
-    if spec.get('secrets'):
+    if _placeholder_variables(spec):
         lines.append('# Kibana never returns secrets: define %s (e.g. with ansible-vault) before applying.'
-                     % ', '.join(sorted(secret_variable(spec['connector_id'], f) for f in spec['secrets'])))
+                     % ', '.join(_placeholder_variables(spec)))
     elif every:
         lines.append('# Kibana never returns secrets: add the ones this connector uses (%s) under secrets:.'
                      % ', '.join(every))

@@ -320,7 +320,7 @@ def main():
         if params[option] is not None and params[option] < 1:
             module.fail_json(msg='%s must be at least 1, got %d' % (option, params[option]))
     targets = probe_targets.targets_from_specs(list(inline) + file_specs, params['space_id'], pki_encoder=_pki_encoder,
-                                       defaults=reconcile.with_server_defaults)
+                                               defaults=reconcile.with_server_defaults)
     targets += probe_targets.targets_from_ids(params['connector_ids'], params['space_id'])
     # secrets made from pki: blocks (base64 of the PEM files) are known only now
     masker.add(spec_rules.secret_values([{'secrets': t.secrets} for t in targets]))

@@ -249,6 +249,10 @@ def main():
     if engine.prune_refusal and not summary['failed']:
         module.fail_json(msg='prune refused in space %s: %s' % (space, engine.prune_refusal), changed=changed,
                          results=results, summary=summary, diff=diffs)
+    if engine.refused_deletes and not summary['failed']:
+        module.fail_json(msg='%d connector(s) with state absent were not deleted: %s' % (
+            len(engine.refused_deletes), '; '.join('%s: %s' % (r['connector_id'], r['msg']) for r in engine.refused_deletes)),
+            changed=changed, results=results, summary=summary, diff=diffs)
     if summary['failed']:
         module.fail_json(msg='%d of %d connectors failed: %s' % (
             summary['failed'], len(results), '; '.join(r['msg'] for r in results if r['action'] == 'failed')),

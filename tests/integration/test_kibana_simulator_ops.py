@@ -203,7 +203,9 @@ def test_a_hundred_concurrent_clients_all_get_answers(kibana_sim_factory):
     assert not errors, errors
     answers = []
     for sock in socks:
-        with sock:
+        try:
             answers.append(_raw_get(sock, '/api/status').split(b'\r\n', 1)[0])
+        finally:
+            sock.close()
     assert answers == [b'HTTP/1.1 200 OK'] * clients
     assert sim.stats()['total'] == clients  # every one of them reached the simulator

@@ -19,7 +19,7 @@ def target(url, secrets=None, **config):
     base = {'apiProvider': 'Other', 'apiUrl': url, 'defaultModel': 'llama3.1'}
     base.update(config)
     return probe_targets.Target(connector_id='llm', name='LLM', connector_type_id='.gen-ai', config=base,
-                        secrets={'apiKey': KEY} if secrets is None else secrets)
+                                secrets={'apiKey': KEY} if secrets is None else secrets)
 
 
 def run(t, **options):

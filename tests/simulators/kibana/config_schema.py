@@ -15,6 +15,7 @@ The same schema objects also validate the way Kibana's zod schemas do from 9.3 o
 (``Ctx.era``); the issues are turned into text by zod_texts.py.
 """
 import copy
+import math
 import re
 
 MISSING = object()  # JavaScript's undefined: a key that is absent
@@ -55,7 +56,7 @@ def type_detect(value):
 
 class Issue(object):
     """One zod issue: ``code`` (invalid_type, invalid_value, unrecognized_keys, too_small, too_big,
-    invalid_union, custom), the path (keys and indexes) and the details the messages need."""
+    invalid_format, invalid_union, custom), the path (keys and indexes) and the details the messages need."""
 
     def __init__(self, code, path, **info):
         self.code = code
@@ -65,12 +66,12 @@ class Issue(object):
     @property
     def aborts(self):
         """zod v4: an issue without ``continue`` aborts its branch (checks such as min/max continue)."""
-        return self.code not in ('too_small', 'too_big', 'custom')
+        return self.code not in ('too_small', 'too_big', 'invalid_format', 'custom')
 
     @property
     def dirty_only(self):
         """zod v3: issues that leave a parse "dirty" rather than INVALID (checks, refinements, unknown keys)."""
-        return self.code in ('too_small', 'too_big', 'custom', 'unrecognized_keys')
+        return self.code in ('too_small', 'too_big', 'invalid_format', 'custom', 'unrecognized_keys')
 
 
 class Ctx(object):
@@ -86,7 +87,7 @@ class Ctx(object):
 
 def zod_type(value):
     """zod's parsed-type names (v3 getParsedType; v4 says 'NaN' where v3 says 'nan')."""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return 'nan'
     name = type_detect(value)
     return {'Array': 'array', 'Object': 'object'}.get(name, name)
@@ -159,9 +160,10 @@ class String(Type):
     type_name = 'string'
     zod_name = 'string'
 
-    def __init__(self, min_length=None, **kw):
+    def __init__(self, min_length=None, zod_format=None, **kw):
         super(String, self).__init__(**kw)
         self.min_length = min_length
+        self.zod_format = zod_format  # (name, fn(value) -> bool): a zod-only check such as .url()
 
     def check(self, value, path):
         if not isinstance(value, str):
@@ -177,6 +179,8 @@ class String(Type):
             return value
         if self.min_length is not None and len(value) < self.min_length:
             ctx.add('too_small', path, origin='string', minimum=self.min_length)
+        if self.zod_format is not None and not self.zod_format[1](value):
+            ctx.add('invalid_format', path, format=self.zod_format[0])
         return value
 
 
@@ -231,7 +235,7 @@ class Number(Type):
     def zcheck(self, value, path, ctx):
         # Kibana's zod connector schemas use z.coerce.number() for their numbers (reference §4.1).
         number = js_number(value)
-        if isinstance(number, float) and number != number:
+        if isinstance(number, float) and math.isnan(number):
             ctx.add('invalid_type', path, expected='number', received='nan')
             return value
         if self.minimum is not None and number < self.minimum:
@@ -328,11 +332,11 @@ class OneOf(Type):
                     ctx.issues.extend(issues)
                     return out
         else:
-            alive = [(out, issues) for out, issues in results if not any(i.aborts for i in issues)]
+            alive = [result for result in results if not any(i.aborts for i in result[1])]
             if len(alive) == 1:
                 ctx.issues.extend(alive[0][1])
                 return alive[0][0]
-        ctx.add('invalid_union', path, union_errors=[issues for _, issues in results])
+        ctx.add('invalid_union', path, union_errors=[result[1] for result in results])
         return value
 
     def zmissing(self, path, ctx):

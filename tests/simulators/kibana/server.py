@@ -224,6 +224,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == 'POST' and path == '/_sim/stats/reset':
             store.stats.clear()
             return self.send_json(200, {'ok': True})
+        if self.command == 'GET' and path == '/_sim/version':
+            kibana = sim.settings.kibana
+            return self.send_json(200, {'version': kibana.text, 'modelled_as': '%d.%d.%d' % kibana.modelled,
+                                        'era': kibana.era, 'facts': kibana.describe()})
         if path.startswith('/_sim/security/'):
             return self.send_json(*sim.security.handle_sim(self.command, path, raw))
         if self.command == 'POST' and path == '/_sim/reset':

@@ -104,3 +104,17 @@ def test_no_records_and_bad_input():
     with pytest.raises(AnsibleFilterError):
         plugin.rollout_summary('not a list')
     assert plugin.FilterModule().filters()['rollout_summary'] is plugin.rollout_summary
+
+
+def test_token_usage_dashboards_are_listed_with_links_or_reasons():
+    s = space('team-a', results=[{'connector_id': 'llm', 'action': 'unchanged'}])
+    s['dashboards'] = [
+        {'id': 'llm', 'name': 'Local LLM', 'usage_dashboard': {
+            'available': True, 'url': 'https://kb/s/team-a/app/dashboards#/view/x?_a=(query:(q))'}},
+        {'id': 'claude', 'name': 'Claude', 'usage_dashboard': {'available': False, 'url': None,
+                                                               'reason': 'lacks read | on .kibana-event-log-*'}}]
+    text = plugin.rollout_summary([record('kb-1', s)])
+    assert '### Token usage dashboards' in text
+    assert '- `kb-1` / `team-a`: `llm` (Local LLM): [token usage dashboard](https://kb/s/team-a/app/dashboards#/view/x?_a=(query:(q%29%29)' in text
+    assert '`claude` (Claude): not available: lacks read \\| on .kibana-event-log-*' in text
+    assert 'Token usage dashboards' not in plugin.rollout_summary([record('kb-1', space('default'))])

@@ -75,6 +75,18 @@ def test_secret_placeholders_written_by_export_are_filled_in(tmp_path):
     assert plain(specs[0]['secrets']) == {'apiKey': 'sk-from-vault'}
 
 
+def test_credential_header_placeholders_written_by_export_are_filled_in(tmp_path):
+    connector = {'id': 'hook', 'name': 'Hook', 'connector_type_id': '.webhook',
+                 'config': {'url': 'https://hooks.example.com/x', 'hasAuth': False,
+                            'headers': {'Authorization': 'Bearer from-kibana', 'X-Rule': '{{context.rule.name}}'}}}
+    text = exported(connector)
+    assert 'Bearer from-kibana' not in text
+    variable = export.header_variable('hook', 'Authorization')
+    (tmp_path / 'hook.yml').write_text(text)
+    specs, _files = load([tmp_path], {variable: 'Bearer from-vault'})
+    assert plain(specs[0]['config']['headers']) == {'Authorization': 'Bearer from-vault', 'X-Rule': '{{context.rule.name}}'}
+
+
 def test_user_jinja_is_templated_and_values_cannot_break_the_yaml(tmp_path):
     marker = tmp_path / 'USER-LOOKUP'
     (tmp_path / 'mine.yml').write_text(
