@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import reconcile
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import versions
 
 PAST = {reconcile.CREATE: 'created', reconcile.UPDATE: 'updated', reconcile.DELETE: 'deleted',
         reconcile.UNCHANGED: 'unchanged'}
 PKI_SECRETS = ('certificateData', 'privateKeyData', 'caData')
-# First releases with the .gen-ai PKI fields (reference §4.1: PR #215624, v8.19.0 / v9.1.0)
-PKI_MIN_VERSIONS = ((8, 19), (9, 1))
 
 
 class SpecError(Exception):
@@ -38,22 +37,11 @@ def format_problems(problems):
     return '; '.join(spec_rules.format_problem(p) for p in problems)
 
 
-def _version_tuple(version):
-    parts = []
-    for piece in (version or '').split('-')[0].split('.')[:3]:
-        try:
-            parts.append(int(piece))
-        except ValueError:
-            break
-    return tuple(parts)
-
-
 def pki_supported(version):
-    v = _version_tuple(version)
-    if not v:
-        return True  # unknown version: let Kibana decide
-    major_minor = v[:2]
-    return any(major_minor >= floor and major_minor[0] == floor[0] for floor in PKI_MIN_VERSIONS) or v[0] > 9
+    """Has Kibana ``version`` the .gen-ai PKI fields (versions.py: 8.19 / 9.1)? Unknown version: let Kibana decide."""
+    if not versions.parse(version):
+        return True
+    return versions.supports('gen-ai-pki', version)
 
 
 def _connector_label(spec):
@@ -69,18 +57,49 @@ class Engine(object):
         self.strict = strict
         self.max_workers = max(1, int(max_workers or 1))
         self.warnings = []
+        self._kibana_version = None
+        self.refused = []  # results of specs this Kibana's release cannot take (nothing was sent for them)
+
+    # ------------------------------------------------------------------ the Kibana release
+    @property
+    def kibana_version(self):
+        """The release of the Kibana this engine talks to (GET /api/status once; the client caches it)."""
+        if self._kibana_version is None:
+            try:
+                self._kibana_version = versions.normalise(self.client.version()) or ''
+            except KibanaError as exc:
+                self._kibana_version = ''
+                self.warnings.append('could not read the Kibana version from /api/status (%s): specs are validated '
+                                     'for Kibana %s, the newest release the collection knows' % (exc, versions.NEWEST))
+        return self._kibana_version or None
 
     # ------------------------------------------------------------------ preparation (no writes)
-    def prepare(self, specs, sources=None):
-        """Validate every spec and turn `pki:` into secrets. Raises SpecError before any write."""
+    def prepare(self, specs, sources=None, allow_refusals=False):
+        """Validate every spec for this Kibana's release and turn `pki:` into secrets, before any write.
+
+        Raises SpecError when a spec is invalid for every release. A spec that only this release cannot take
+        (another release would accept it) is refused: with ``allow_refusals`` it is left out and reported in
+        ``self.refused`` (the rest of the set goes on); without, it raises SpecError.
+        """
+        version = self.kibana_version
         report = spec_rules.validate_specs(specs, sources=sources, strict=self.strict,
-                                           pki_checker=_pki_checker())
+                                           pki_checker=_pki_checker(), kibana_version=version)
         self.warnings.extend(format_problems([w]) for w in report.warnings)
+        refused_at = set()
         if report.errors:
-            raise SpecError(report.errors, report.warnings)
+            hard = [e for i, errs in sorted(report.errors_by_spec.items())
+                    if not (allow_refusals and spec_rules.version_refusal(errs)) for e in errs]
+            if hard:
+                raise SpecError(hard, report.warnings)
+            for index, errs in sorted(report.errors_by_spec.items()):
+                if errs:
+                    refused_at.add(index)
+                    self.refused.append(self._refusal(specs[index], errs, report.kibana_version))
         prepared = []
         errors = []
-        for spec in report.specs:
+        for index, spec in enumerate(report.specs):
+            if index in refused_at:
+                continue
             spec = copy.deepcopy(spec)
             pki_block = spec.pop('pki', None)
             if pki_block and spec.get('state', 'present') == 'present':
@@ -94,20 +113,16 @@ class Engine(object):
             prepared.append(spec)
         if errors:
             raise SpecError(errors)
-        self._check_kibana_supports(prepared)
         return prepared
 
-    def _check_kibana_supports(self, specs):
-        uses_pki = [s for s in specs if s.get('state', 'present') == 'present'
-                    and any((s.get('secrets') or {}).get(k) for k in PKI_SECRETS)]
-        if not uses_pki:
-            return
-        version = self.client.version()
-        if not pki_supported(version):
-            raise SpecError([{'connector': _connector_label(s), 'path': '/pki',
-                              'message': 'Kibana %s does not support PKI certificate authentication for .gen-ai '
-                                         'connectors (it needs 8.19 or 9.1 and newer); upgrade Kibana or use an '
-                                         'API key' % version} for s in uses_pki])
+    @staticmethod
+    def _refusal(spec, errors, version):
+        first = sorted(set(e['accepted_from'] for e in errors if e.get('accepted_from')), key=versions.parse)
+        return {'connector_id': spec.get('connector_id'), 'name': spec.get('name'),
+                'connector_type_id': spec.get('connector_type_id'), 'space_id': spec.get('space_id'),
+                'action': 'refused', 'changed': False, 'kibana_version': version, 'version_refused': True,
+                'accepted_from': first[-1] if first else None,
+                'msg': 'Kibana %s cannot take this spec, nothing was sent: %s' % (version, format_problems(errors))}
 
     # ------------------------------------------------------------------ one connector
     def find_live(self, spec):
@@ -154,7 +169,14 @@ class Engine(object):
                 jobs.append((spec, exc))
         wanted = set(s.get('connector_id') for s in specs if s.get('connector_id'))
         wanted |= set(live['id'] for _spec, live in jobs if isinstance(live, dict))
-        refusals = []
+        # a spec this release refused is still wanted: never prune what it names
+        for refused in self.refused:
+            if refused.get('connector_id'):
+                wanted.add(refused['connector_id'])
+            else:
+                wanted |= set(c['id'] for c in live_all if c.get('name') == refused.get('name')
+                              and c.get('connector_type_id') == refused.get('connector_type_id'))
+        refusals = [dict(r) for r in self.refused if (r.get('space_id') or space_id) == space_id]
         if prune:
             for live in live_all:
                 if live['id'] in wanted:
@@ -211,7 +233,7 @@ class Engine(object):
 
     # ------------------------------------------------------------------ plan + write
     def _reconcile(self, spec, live):
-        plan = reconcile.plan_connector(spec, live, self.secrets_update)
+        plan = reconcile.plan_connector(spec, live, self.secrets_update, self._kibana_version or None)
         space = spec.get('space_id') or 'default'
         result = {'connector_id': plan.connector_id, 'name': spec.get('name'), 'action': PAST[plan.action],
                   'changed': plan.changed, 'changes': plan.changes, 'diff': plan.diff(),
@@ -254,7 +276,7 @@ class Engine(object):
         return self.client.create_connector(space, body)
 
     def _settle(self, space, spec, live):
-        plan = reconcile.plan_connector(spec, live, 'on_create')
+        plan = reconcile.plan_connector(spec, live, 'on_create', self._kibana_version or None)
         if plan.action == reconcile.UPDATE:
             return self.client.update_connector(space, live['id'], reconcile.request_body(spec, for_update=True))
         return live
