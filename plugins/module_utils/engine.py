@@ -73,6 +73,11 @@ class Engine(object):
                                      'for Kibana %s, the newest release the collection knows' % (exc, versions.NEWEST))
         return self._kibana_version or None
 
+    @property
+    def version_if_read(self):
+        """The release, if it was read already (None otherwise; never sends a request)."""
+        return self._kibana_version or None
+
     # ------------------------------------------------------------------ preparation (no writes)
     def prepare(self, specs, sources=None, allow_refusals=False):
         """Validate every spec for this Kibana's release and turn `pki:` into secrets, before any write.
@@ -81,9 +86,15 @@ class Engine(object):
         (another release would accept it) is refused: with ``allow_refusals`` it is left out and reported in
         ``self.refused`` (the rest of the set goes on); without, it raises SpecError.
         """
+        # first offline, for the newest release: a spec no release accepts fails without a single request
+        checker = _pki_checker()
+        offline = spec_rules.validate_specs(specs, sources=sources, strict=self.strict, pki_checker=checker)
+        hopeless = [e for errs in offline.errors_by_spec.values() if not spec_rules.version_refusal(errs) for e in errs]
+        if hopeless:
+            raise SpecError(hopeless, offline.warnings)
         version = self.kibana_version
-        report = spec_rules.validate_specs(specs, sources=sources, strict=self.strict,
-                                           pki_checker=_pki_checker(), kibana_version=version)
+        report = offline if versions.normalise(version) == offline.kibana_version else spec_rules.validate_specs(
+            specs, sources=sources, strict=self.strict, pki_checker=checker, kibana_version=version)
         self.warnings.extend(format_problems([w]) for w in report.warnings)
         refused_at = set()
         if report.errors:

@@ -597,15 +597,15 @@ def _rule_gemini(out, spec, config, secrets, strict):
     raw = secrets.get('credentialsJson')
     if not isinstance(raw, str) or not raw.strip() or templated(raw):
         return
+    # Kibana's own check from 9.3 (versions.py); before, the collection's opinion (a warning)
+    kibana_checks = versions.supports('gemini-credentials-check', out.version)
     try:
         creds = json.loads(raw)
     except ValueError:
         out.add('/secrets/credentialsJson', 'secrets.credentialsJson is not JSON: Gemini calls will fail',
-                hint='paste the whole service account key file', severity='warning')
+                hint='paste the whole service account key file', severity='error' if kibana_checks else 'warning')
         return
     if isinstance(creds, dict) and creds.get('type') != 'service_account':
-        # Kibana's own check from 9.3 (versions.py); before, the collection's opinion (a warning)
-        kibana_checks = versions.supports('gemini-credentials-check', out.version)
         out.add('/secrets/credentialsJson', 'secrets.credentialsJson must be a "service_account" credential '
                 '(type is %s)' % json.dumps(creds.get('type')), hint='create a service account key in GCP',
                 rule=None if kibana_checks else 'gemini-credentials')
@@ -801,8 +801,9 @@ def _annotate_versions(spec, out):
     """Say, for each error that another known release would not have, which release accepts it.
 
     An error at a field is version-specific when some known release has no Kibana error at that field
-    (or below it). The nearest newer such release is ``accepted_from`` ("the first version that would
-    accept it"); without one, the nearest older is ``accepted_until`` ("the last that did").
+    (or below it) and no error at a field this release finds right. The nearest newer such release is
+    ``accepted_from`` ("the first version that would accept it"); without one, the nearest older is
+    ``accepted_until`` ("the last that did").
     """
     version = out.version
     kibana_errors = [e for e in out.errors if e['rule'] is None]
@@ -817,8 +818,10 @@ def _annotate_versions(spec, out):
     def clean(path, paths):
         return not any(p == path or p.startswith(path + '/') or path.startswith(p + '/') for p in paths)
 
+    here_paths = [e['path'] for e in kibana_errors]
     for error in kibana_errors:
-        accepting = [v for v, paths in others.items() if clean(error['path'], paths)]
+        accepting = [v for v, paths in others.items() if clean(error['path'], paths)
+                     and all(not clean(p, here_paths) for p in paths)]
         if not accepting:
             continue
         newer = sorted((v for v in accepting if versions.parse(v) > here), key=versions.parse)

@@ -124,7 +124,7 @@ FACTS = (
                '(name-only channels, min_kibana 9.3.0) and tf-057 (id + name, documented for 8.11-9.2); '
                'zod-era test `Field "allowedChannels.0.name": Required`'},
     {'id': 'gemini-credentials-check', 'kind': 'rule', 'type_id': '.gemini', 'since': ('9.3.0',), 'verified': False,
-     'what': '.gemini refuses a credentialsJson whose type is not "service_account"',
+     'what': '.gemini refuses a credentialsJson that is not JSON, or whose type is not "service_account"',
      'source': 'x-pack/platform/test/.../connector_types/gemini.ts @0e1c3c3d (zod v4 era) asserts '
                '`Invalid credential type. Only "service_account" credentials are supported`; 9.2 stores it (the '
                'differential test); 9.3 boundary derived'},

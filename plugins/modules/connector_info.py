@@ -130,6 +130,13 @@ exported_files:
   returned: when O(export_dir) is set
   type: list
   elements: str
+kibana_version:
+  description:
+    - The release of this Kibana instance (from C(GET /api/status)), so a fleet report can say which instance runs
+      what. Null when Kibana does not tell.
+  returned: always
+  type: str
+  sample: 9.2.0
 """
 
 import os
@@ -169,6 +176,10 @@ def main():
             result['connector_types'] = module.client.list_connector_types(space)
     except KibanaError as exc:
         module.fail_kibana(exc)
+    try:
+        result['kibana_version'] = module.client.version() or None
+    except KibanaError:
+        result['kibana_version'] = None  # an old proxy may hide /api/status; the connectors were read
     if module.params['export'] or module.params['export_dir']:
         result['specs'] = [export.spec_from_connector(c, space) for c in result['connectors'] if export.exportable(c)]
     if module.params['export_dir']:

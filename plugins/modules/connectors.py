@@ -16,6 +16,11 @@ description:
     the writes that are needed are sent, a few at a time in parallel. A no-op run costs one request.
   - One connector failing does not stop the others; the task fails at the end and RV(results) says which
     failed and why.
+  - The Kibana release is read once (C(GET /api/status)) and every spec is validated with that release's rules
+    (the collection's table of version facts). A spec only that release cannot take (for example PKI before
+    Kibana 8.19 / 9.1, or C(.slack_api) channels without ids before 9.3) is refused before any write, with the
+    release and the first release that accepts it; the rest of the set is applied, and the task fails at the
+    end. Prune never deletes a connector a refused spec names.
   - Prune never touches connectors outside the managed scope, preconfigured or system connectors, nor a
     connector still referenced by rules (C(referenced_by_count) > 0) unless O(force=true). Refusals are listed
     in RV(results) with the reason.
@@ -132,6 +137,12 @@ results:
     msg:
       description: Why the connector failed or was refused.
       type: str
+    version_refused:
+      description: True when the spec was refused because this Kibana release cannot take it (nothing was sent).
+      type: bool
+    accepted_from:
+      description: With RV(results[].version_refused), the first Kibana release that accepts the spec, if any.
+      type: str
   sample:
     - {connector_id: gitops-slack, name: Slack on-call, action: unchanged, changed: false, changes: []}
     - {connector_id: gitops-llm, name: Local LLM, action: updated, changed: true, changes: [config.defaultModel]}
@@ -142,6 +153,11 @@ summary:
   returned: always
   type: dict
   sample: {created: 1, updated: 1, deleted: 0, unchanged: 12, failed: 0, refused: 1, total: 15}
+kibana_version:
+  description: The Kibana release the specs were validated for (read from C(GET /api/status)).
+  returned: always
+  type: str
+  sample: 9.2.0
 """
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
@@ -183,12 +199,13 @@ def main():
     engine = Engine(module.client, check_mode=module.check_mode, secrets_update=params['secrets_update'],
                     strict=params['strict'], max_workers=params['parallel_writes'])
     try:
-        prepared = engine.prepare(specs)
+        prepared = engine.prepare(specs, allow_refusals=True)
         results, summary = engine.ensure_set(prepared, space, prune=params['prune'],
                                              managed_id_prefix=params['managed_id_prefix'],
                                              managed_ids=params['managed_ids'], force=params['force'])
     except SpecError as exc:
-        module.fail_json(msg='invalid connector specs, nothing was sent to Kibana: %s' % exc, errors=exc.errors)
+        module.fail_json(msg='invalid connector specs, nothing was sent to Kibana: %s' % exc, errors=exc.errors,
+                         kibana_version=engine.kibana_version)
     except KibanaError as exc:
         module.fail_kibana(exc)
     for warning in engine.warnings:
@@ -201,11 +218,14 @@ def main():
             diffs.append(dict(diff, before_header='%s (Kibana)' % r['connector_id'],
                               after_header='%s (spec)' % r['connector_id']))
     changed = any(r['changed'] for r in results)
-    if summary['failed']:
-        module.fail_json(msg='%d of %d connectors failed: %s' % (
-            summary['failed'], len(results), '; '.join(r['msg'] for r in results if r['action'] == 'failed')),
-            changed=changed, results=results, summary=summary, diff=diffs)
-    module.exit_json(changed=changed, results=results, summary=summary, diff=diffs)
+    version = engine.kibana_version
+    refused = [r for r in results if r.get('version_refused')]
+    if summary['failed'] or refused:
+        problems = [r['msg'] for r in results if r['action'] == 'failed'] + [r['msg'] for r in refused]
+        module.fail_json(msg='%d of %d connectors failed, %d refused by Kibana %s: %s' % (
+            summary['failed'], len(results), len(refused), version, '; '.join(problems)),
+            changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
+    module.exit_json(changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
 
 
 if __name__ == '__main__':

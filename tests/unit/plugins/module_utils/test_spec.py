@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec, versions
 
 CANARY = 'CANARY-sk-test-0123456789'
 CERT_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUZ\n-----END CERTIFICATE-----\n'
@@ -277,3 +277,12 @@ def test_every_stricter_rule_is_documented():
         doc = f.read()
     for rule in spec.STRICTER_THAN_KIBANA:
         assert '| `%s` |' % rule in doc, rule
+
+
+def test_an_error_of_every_release_is_not_a_version_refusal():
+    """Other without defaultModel: 8.15 refuses it too (no Other at all), so no release accepts it."""
+    s = gen_ai(config={'apiProvider': 'Other', 'apiUrl': 'https://h/v1'})
+    for version in versions.KNOWN_VERSIONS:
+        report = spec.validate_specs([s], kibana_version=version)
+        assert not report.ok and not spec.version_refusal(report.errors), version
+        assert not any(e.get('accepted_from') or e.get('accepted_until') for e in report.errors)
