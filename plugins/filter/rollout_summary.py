@@ -8,7 +8,7 @@ short_description: Markdown summary of a connectors rollout, per Kibana instance
 version_added: 0.1.0
 description:
   - Turns what the C(kibana_gitops.connectors.connectors) role recorded for each Kibana instance
-    (the C(kibana_connectors_rollout) fact) into Markdown for a pull-request comment or a CI job summary.
+    (the C(connectors_rollout) fact) into Markdown for a pull-request comment or a CI job summary.
   - One table row per instance and space with the number of connectors created, updated, deleted, unchanged,
     failed and refused, a total row, then the list of changes (with the fields that differ), failures and
     refusals with their reasons.
@@ -40,8 +40,8 @@ EXAMPLES = r"""
   ansible.builtin.copy:
     dest: rollout-summary.md
     content: >-
-      {{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('kibana_connectors_rollout', 'defined')
-         | map(attribute='kibana_connectors_rollout') | kibana_gitops.connectors.rollout_summary }}
+      {{ ansible_play_hosts_all | map('extract', hostvars) | selectattr('connectors_rollout', 'defined')
+         | map(attribute='connectors_rollout') | kibana_gitops.connectors.rollout_summary }}
   delegate_to: localhost
   run_once: true
 """

@@ -11,9 +11,12 @@ never re-sent after the request went out: the caller re-reads by name instead.
 from __future__ import annotations
 
 import json
+import os
 import re
 
 from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import redact as _redaction
 
 try:
     import requests
@@ -56,12 +59,14 @@ class KibanaError(Exception):
     Carries Kibana's own message and the request it was for; never a request body.
     """
 
-    def __init__(self, message, status=None, method=None, path=None, kibana_error=None):
+    def __init__(self, message, status=None, method=None, path=None, kibana_error=None, retried=False):
         self.status = status
         self.message = message
         self.method = method
         self.path = path
         self.kibana_error = kibana_error
+        # the answer came to a re-sent request (an earlier attempt got no answer and may have been applied)
+        self.retried = retried
         super(KibanaError, self).__init__(str(self))
 
     def __str__(self):
@@ -99,7 +104,21 @@ def _retry(total, replay_after_send):
 
 
 def space_prefix(space_id):
-    return '' if not space_id or space_id == 'default' else '/s/%s' % space_id
+    return '' if not space_id or space_id == 'default' else '/s/%s' % _quote(space_id)
+
+
+# Ids that a URL path cannot carry as one segment: clients and proxies resolve them as "this folder" /
+# "the parent folder" (RFC 3986 dot segments), so `connector/..` would be `POST /api/actions/`.
+UNSAFE_IDS = ('', '.', '..')
+
+
+def id_problem(value):
+    """Why a connector or space id cannot be used in a URL path, or None."""
+    if not isinstance(value, str):
+        return 'must be a string'
+    if value.strip() in UNSAFE_IDS:
+        return 'cannot be %r: a URL path cannot carry it as an id (it is read as a folder)' % value
+    return None
 
 
 class KibanaClient(object):
@@ -112,11 +131,22 @@ class KibanaClient(object):
             raise KibanaError('kibana_url is required (or set KIBANA_URL)')
         if not re.match(r'^https?://', url):
             raise KibanaError('kibana_url must start with http:// or https://, got %r' % url)
+        for option, path in (('ca_path', ca_path), ('client_cert', client_cert), ('client_key', client_key)):
+            if path and not os.path.exists(path):
+                raise KibanaError('%s: the file %s does not exist (on the host that runs the module)' % (option, path))
         self.url = url.rstrip('/')
         self.timeout = timeout
         self._version = None
+        # every credential in every form a request carries it: masked in every message (Kibana or a proxy may echo
+        # the Authorization header back)
+        self.masker = _redaction.Masker(_redaction.credential_values(api_key, username, password))
+        self.warnings = []
         if not validate_certs:
             _silence_insecure_warning()
+            if self.url.startswith('https://'):
+                self.warnings.append('validate_certs is false: the certificate of %s is not verified, so anyone on the '
+                                     'network path can read the API key and connector secrets; set ca_path to the CA '
+                                     'bundle that signed it instead' % self.url)
         self._session = self._new_session(_retry(retries, True), api_key, username, password,
                                           validate_certs, ca_path, client_cert, client_key)
         # the same session settings, but a sent request is never replayed (POST without an id)
@@ -150,20 +180,38 @@ class KibanaClient(object):
         """
         full_path = space_prefix(space_id) + path
         session = self._session if replay_after_send else self._session_once
+        masker = _redaction.Masker(redact).add(self.masker.values)
         try:
-            resp = session.request(method, self.url + full_path, timeout=self.timeout,
+            # never follow a redirect: requests would re-send the body (with the connector's secrets) to wherever
+            # a 307/308 points, and a redirect to another origin hands it the request
+            resp = session.request(method, self.url + full_path, timeout=self.timeout, allow_redirects=False,
                                    data=json.dumps(body) if body is not None else None)
         except requests.exceptions.RequestException as exc:
-            raise KibanaError(_redact(_describe_connection_error(exc), redact), None, method, full_path)
+            raise KibanaError(masker(_describe_connection_error(exc, self.timeout)), None, method, full_path)
+        if 300 <= resp.status_code < 400:
+            raise KibanaError(masker(_describe_redirect(resp, self.url)), resp.status_code, method, full_path)
         if resp.status_code >= 400:
-            raise _error_from_response(resp, method, full_path, redact)
+            raise _error_from_response(resp, method, full_path, masker)
         if not resp.content:
             return None
         try:
             return resp.json()
         except ValueError:
-            raise KibanaError('answer is not JSON (is kibana_url the Kibana endpoint?): %s'
-                              % resp.text[:200], resp.status_code, method, full_path)
+            raise KibanaError(masker('answer is not JSON (is kibana_url the Kibana endpoint?): %s'
+                                     % resp.text[:200]), resp.status_code, method, full_path)
+
+    def _expect(self, value, kind, method, path, what, space_id=None):
+        """Refuse an answer of the wrong shape, naming the endpoint and what was expected."""
+        ok = isinstance(value, kind) and (kind is not list or all(isinstance(v, dict) and v.get('id') for v in value))
+        if ok and kind is dict and what.startswith('the connector'):
+            ok = bool(value.get('id'))
+        if not ok:
+            got = type(value).__name__ if not isinstance(value, list) else 'a list of %s' % (
+                ', '.join(sorted(set(type(v).__name__ for v in value))) or 'nothing')
+            raise KibanaError('answered with JSON of an unexpected shape: expected %s, got %s (is kibana_url the '
+                              'Kibana endpoint, and not a proxy or another service?)' % (what, got),
+                              200, method, space_prefix(space_id) + path)
+        return value
 
     # ---------------------------------------------------------------- API
     def status(self):
@@ -177,34 +225,45 @@ class KibanaClient(object):
         return self._version
 
     def list_connectors(self, space_id):
-        return self.request('GET', API + '/connectors', space_id=space_id)
+        path = API + '/connectors'
+        return self._expect(self.request('GET', path, space_id=space_id), list, 'GET', path,
+                            'a list of connectors (objects with an id)', space_id)
 
     def get_connector(self, space_id, connector_id):
+        path = '%s/connector/%s' % (API, _id_segment(connector_id, space_id))
         try:
-            return self.request('GET', '%s/connector/%s' % (API, _quote(connector_id)), space_id=space_id)
+            found = self.request('GET', path, space_id=space_id)
         except KibanaError as exc:
             if exc.status == 404:
                 return None
             raise
+        return self._expect(found, dict, 'GET', path, 'the connector (an object with an id)', space_id)
 
     def create_connector(self, space_id, body, connector_id=None):
-        path = API + '/connector' + ('/%s' % _quote(connector_id) if connector_id else '')
-        return self.request('POST', path, body, space_id=space_id, replay_after_send=bool(connector_id),
-                            redact=_secret_values(body))
+        path = API + '/connector' + ('/%s' % _id_segment(connector_id, space_id) if connector_id is not None else '')
+        created = self.request('POST', path, body, space_id=space_id, replay_after_send=connector_id is not None,
+                               redact=_secret_values(body))
+        return self._expect(created, dict, 'POST', path, 'the connector created (an object with an id)', space_id)
 
     def update_connector(self, space_id, connector_id, body):
-        return self.request('PUT', '%s/connector/%s' % (API, _quote(connector_id)), body, space_id=space_id,
-                            redact=_secret_values(body))
+        path = '%s/connector/%s' % (API, _id_segment(connector_id, space_id))
+        updated = self.request('PUT', path, body, space_id=space_id, redact=_secret_values(body))
+        return self._expect(updated, dict, 'PUT', path, 'the connector updated (an object with an id)', space_id)
 
     def delete_connector(self, space_id, connector_id):
-        return self.request('DELETE', '%s/connector/%s' % (API, _quote(connector_id)), space_id=space_id)
+        return self.request('DELETE', '%s/connector/%s' % (API, _id_segment(connector_id, space_id)),
+                            space_id=space_id)
 
     def list_connector_types(self, space_id, feature_id=None):
         query = '?feature_id=%s' % _quote(feature_id) if feature_id else ''
-        return self.request('GET', API + '/connector_types' + query, space_id=space_id)
+        path = API + '/connector_types' + query
+        found = self.request('GET', path, space_id=space_id)
+        if not isinstance(found, list):
+            self._expect(found, list, 'GET', path, 'a list of connector types', space_id)
+        return found
 
     def execute(self, space_id, connector_id, params):
-        return self.request('POST', '%s/connector/%s/_execute' % (API, _quote(connector_id)),
+        return self.request('POST', '%s/connector/%s/_execute' % (API, _id_segment(connector_id, space_id)),
                             {'params': params}, space_id=space_id, replay_after_send=False)
 
 
@@ -226,6 +285,17 @@ def _silence_insecure_warning():
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     except Exception:  # pylint: disable=broad-except
         pass
+
+
+def _id_segment(connector_id, space_id=None):
+    """A connector id as one percent-encoded path segment; ids that cannot round-trip are refused unsent."""
+    problem = id_problem(connector_id)
+    if problem:
+        raise KibanaError('connector_id %s; nothing was sent' % problem, None, None, None)
+    problem = id_problem(space_id) if space_id not in (None, 'default') else None
+    if problem:
+        raise KibanaError('space_id %s; nothing was sent' % problem, None, None, None)
+    return _quote(connector_id)
 
 
 def _quote(value):
@@ -253,20 +323,44 @@ def _secret_values(body):
     return values
 
 
-def _redact(text, secrets):
-    for value in sorted(secrets, key=len, reverse=True):
-        text = text.replace(value, '********')
-    return text
-
-
-def _describe_connection_error(exc):
+def _describe_connection_error(exc, timeout=None):
     if isinstance(exc, requests.exceptions.SSLError):
         return 'TLS error talking to Kibana (check validate_certs / ca_path / client_cert): %s' % _root_cause(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return 'Kibana did not answer in time (timeout): %s' % _root_cause(exc)
+    if isinstance(exc, requests.exceptions.ConnectTimeout) or 'ConnectTimeoutError' in str(exc):
+        return ('cannot connect to Kibana: no connection within %s s (the timeout option; is kibana_url right and '
+                'Kibana reachable?): %s' % (timeout, _root_cause(exc)))
+    # urllib3 reports a read timeout that outlasted the retries as a ConnectionError: look at the cause
+    if isinstance(exc, requests.exceptions.Timeout) or 'ReadTimeoutError' in str(exc) or 'Read timed out' in str(exc):
+        return ('Kibana did not answer within %s s (the timeout option): it is slow or overloaded, and may still '
+                'apply the request; raise timeout, or retry later' % timeout)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return 'cannot connect to Kibana (is kibana_url right and Kibana up?): %s' % _root_cause(exc)
     return str(exc)
+
+
+def _origin(url):
+    try:
+        from urllib.parse import urlsplit
+    except ImportError:  # pragma: no cover
+        from urlparse import urlsplit  # type: ignore
+    parts = urlsplit(url or '')
+    host = parts.hostname or ''
+    port = parts.port or {'https': 443, 'http': 80}.get(parts.scheme)
+    return '%s://%s:%s' % (parts.scheme, host, port)
+
+
+def _describe_redirect(resp, base_url):
+    location = resp.headers.get('Location') or ''
+    try:
+        from urllib.parse import urljoin
+    except ImportError:  # pragma: no cover
+        from urlparse import urljoin  # type: ignore
+    target = urljoin(resp.url or base_url, location) if location else ''
+    where = _origin(target) if target else 'nowhere (no Location header)'
+    same = target and _origin(target) == _origin(base_url)
+    return ('Kibana answered with a redirect (HTTP %s) to %s%s; redirects are never followed, so that no request (and '
+            'no body with connector secrets) goes to another address: set kibana_url to the address Kibana serves its '
+            'API on' % (resp.status_code, where, ' (same origin, another path)' if same else ' (another origin)'))
 
 
 def _root_cause(exc):
@@ -275,7 +369,7 @@ def _root_cause(exc):
     return '%s: %s' % (match.group(1), match.group(2)) if match else text
 
 
-def _error_from_response(resp, method, path, redact):
+def _error_from_response(resp, method, path, masker):
     kibana_error = None
     try:
         payload = resp.json()
@@ -288,4 +382,6 @@ def _error_from_response(resp, method, path, redact):
         message = (resp.text or resp.reason or '').strip()[:300] or 'HTTP %s' % resp.status_code
     if resp.status_code == 401:
         message += ' (check api_key, or username and password)'
-    return KibanaError(_redact(message, redact), resp.status_code, method, path, kibana_error)
+    retries = getattr(getattr(resp, 'raw', None), 'retries', None)
+    retried = bool(getattr(retries, 'history', None))
+    return KibanaError(masker(message), resp.status_code, method, path, kibana_error, retried)

@@ -6,6 +6,21 @@ from __future__ import annotations
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import redact
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
+
+
+def mask_spec_secrets(module, specs):
+    """For a `specs` option declared no_log=True: keep only secret values (and credentials) masked.
+
+    no_log on the option registers every value of the specs before Ansible checks any argument, so nothing
+    leaks when a check fails; once the checks passed, names, ids and URLs are unmasked for results and diffs.
+    """
+    module.no_log_values.difference_update(spec_rules.leaf_values(specs))
+    for value in spec_rules.secret_values(specs):
+        module.no_log_values.add(value)
+        module.no_log_values.update(redact.forms(value))
+    module.no_log_values.update(redact.connection_credentials(module.params))
 
 
 class KibanaModule(AnsibleModule):
@@ -15,6 +30,9 @@ class KibanaModule(AnsibleModule):
         spec = kibana.connection_argument_spec()
         spec.update(argument_spec)
         super(KibanaModule, self).__init__(argument_spec=spec, **kwargs)
+        # api_key and password are no_log; their other forms (the basic-auth base64 a proxy may echo, URL-encoded)
+        # are masked in every result too
+        self.no_log_values.update(redact.connection_credentials(self.params))
         if not kibana.HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
         if not self.params.get('kibana_url'):
@@ -28,6 +46,8 @@ class KibanaModule(AnsibleModule):
                 self._client = kibana.client_from_params(self.params)
             except kibana.KibanaError as exc:
                 self.fail_json(msg=str(exc))
+            for warning in self._client.warnings:
+                self.warn(warning)
         return self._client
 
     def fail_kibana(self, exc, **result):

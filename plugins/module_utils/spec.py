@@ -57,10 +57,38 @@ STRICTER_THAN_KIBANA = {
                           'it, newer Kibana rejects it and the connector cannot authenticate with it.',
     'unmodelled-type': 'a connector type Kibana has but the collection has no schema for (.thehive, .xsoar, '
                        '.jira-service-management): its config and secrets are sent unchecked.',
+    'url-id': 'connector_id or space_id "." or "..": a URL path cannot carry them (clients and proxies read them as '
+              'folders), so Kibana would see another request (".." makes a create without id).',
+    'duplicate-name': 'two specs without connector_id with the same name and type in one space: Kibana allows it, '
+                      'but such specs are matched by name, so every later run would fail as ambiguous.',
     'strict-warning': 'any other warning, when strict is set.',
 }
 
-ALWAYS_ERRORS = ('pki-block',)
+# The collection's own rules that stay errors without strict: a broken pki: block cannot become the secrets
+# Kibana needs; a "." / ".." id cannot be sent at all; same-name specs without id fail every later run.
+ALWAYS_ERRORS = ('pki-block', 'url-id', 'duplicate-name')
+
+# Header names that carry credentials: in config.headers Kibana stores them in plain text, returns them from its API,
+# and an export writes them into git.
+CREDENTIAL_HEADER = re.compile(r'authoriz|api[-_]?key|token|secret|passw|cookie|credential|session|signature|'
+                               r'subscription[-_]key|access[-_]key|private[-_]key|^x-auth', re.I)
+UNSAFE_IDS = ('.', '..')
+
+
+def credential_header(name):
+    """Does a header of this name carry a credential?"""
+    return isinstance(name, str) and bool(CREDENTIAL_HEADER.search(name))
+
+
+def secret_header_alternative(type_id):
+    """Where a type keeps credential headers encrypted instead (for the warning's hint)."""
+    secrets = schemas.secrets_schema(type_id) or {}
+    if 'secretHeaders' in (secrets.get('properties') or {}):
+        return 'move it to secrets.secretHeaders: Kibana stores those encrypted and never returns them'
+    if type_id == '.gen-ai':
+        return ('use secrets.apiKey instead: Kibana sends it as the Authorization (OpenAI, Other) or api-key (Azure) '
+                'header and stores it encrypted')
+    return 'this type has no secret headers: prefer a credential the type keeps in secrets, or a proxy that adds it'
 
 SECRET_PARTS = ('secrets',)
 PEM_CERT = '-----BEGIN CERTIFICATE-----'
@@ -644,6 +672,10 @@ def _validate_one(spec, out, strict, pki_checker):
         _check_blank(out, spec.get(key), pointer(key))
     for key in ('connector_id', 'space_id'):
         _check_blank(out, spec.get(key), pointer(key), rule='blank-id')
+        if isinstance(spec.get(key), str) and spec[key].strip() in UNSAFE_IDS:
+            out.add(pointer(key), '%s %r cannot be used: a URL path cannot carry it (it is read as a folder, so the '
+                    'request would go to another endpoint)' % (key, spec[key]), hint='use a lowercase slug',
+                    rule='url-id')
     state = spec.get('state') or 'present'
     connector_id = spec.get('connector_id')
     if not connector_id:
@@ -670,6 +702,7 @@ def _validate_one(spec, out, strict, pki_checker):
     if isinstance(config, dict):
         _check_blank(out, config, '/config')
         _validate_config(out, type_id, config)
+        _check_credential_headers(out, type_id, config)
     if isinstance(secrets, dict):
         _check_blank(out, secrets, '/secrets')
         _schema_problems(out, _validator(('secrets', type_id, version), schemas.secrets_schema(type_id, version)),
@@ -705,6 +738,16 @@ def _check_type(out, type_id, normal):
     out.add('/connector_type_id', 'connector_type_id %r is not a connector type Kibana knows' % type_id,
             hint=('did you mean %s?' % guess) if guess else 'known types: %s' % ', '.join(sorted(choices)))
     return False
+
+
+def _check_credential_headers(out, type_id, config):
+    headers = config.get('headers')
+    if not isinstance(headers, dict):
+        return
+    for name in sorted(k for k in headers if credential_header(k)):
+        out.add(pointer('config', 'headers', name), 'config.headers.%s looks like a credential: Kibana stores config '
+                'in plain text, returns it from its API and an export writes it into git' % name,
+                hint=secret_header_alternative(type_id), severity='warning')
 
 
 def _validate_config(out, type_id, config):
@@ -866,6 +909,16 @@ def _where(source, index):
 def _check_duplicates(out, spec, index, source, seen_ids, seen_names):
     space = spec.get('space_id') or 'default'
     cid = spec.get('connector_id')
+    name, type_id = spec.get('name'), spec.get('connector_type_id')
+    if not cid and isinstance(name, str) and name.strip() and (spec.get('state') or 'present') == 'present':
+        key = ('name-only', space, name, type_id)
+        first = seen_names.get(key)
+        if first is not None:
+            out.add('/name', 'name %r (type %s) is used by two specs without connector_id in space %s (first at %s): '
+                    'they would be one connector matched by name, and every later run would fail as ambiguous'
+                    % (name, type_id, space, first), hint='give each a connector_id, or remove one', rule='duplicate-name')
+            return
+        seen_names[key] = _where(source, index)
     if isinstance(cid, str) and cid.strip():
         first = seen_ids.get((space, cid))
         if first is not None:

@@ -39,7 +39,9 @@ options:
     description:
       - The connector's id. Recommended for GitOps, it gives the connector a stable identity across renames.
       - Kibana accepts any non-empty string; a lowercase slug (V(local-llm)) or a UUID is the usual choice.
-      - Without it, the connector is found by O(name) and O(connector_type_id), and a new one gets a UUID.
+      - Without it, the connector is found by O(name) and O(connector_type_id); a new one gets an id derived from
+        the space, type and name (a UUIDv5), so that a retried, slow or concurrent create can never make a second one.
+      - V(.) and V(..) are refused; they cannot be carried in a URL path.
     type: str
   name:
     description:
@@ -92,6 +94,12 @@ options:
       private_key_passphrase:
         description: Passphrase of an encrypted O(pki.private_key).
         type: str
+  force:
+    description:
+      - With O(state=absent), delete the connector even when rules still reference it (the rules then lose their
+        action). Without it such a delete is refused and the task fails.
+    type: bool
+    default: false
   secrets_update:
     description:
       - When to consider the secrets changed, since Kibana never returns them.
@@ -180,7 +188,7 @@ action:
   returned: always
   type: str
   sample: created
-  choices: [created, updated, deleted, unchanged]
+  choices: [created, updated, deleted, unchanged, refused]
 connector:
   description:
     - The connector as Kibana returns it after the change (before it, in check mode); empty after a delete.
@@ -233,6 +241,7 @@ def main():
                 private_key_passphrase=dict(type='str', no_log=True),
             )),
             secrets_update=dict(type='str', default='on_create', choices=['on_create', 'always']),
+            force=dict(type='bool', default=False),
         ),
         required_if=[('state', 'present', ('name', 'connector_type_id'))],
         required_one_of=[('connector_id', 'name')],
@@ -244,7 +253,7 @@ def main():
     engine = Engine(module.client, check_mode=module.check_mode, secrets_update=module.params['secrets_update'])
     try:
         specs = engine.prepare([spec]) if spec.get('state') == 'present' else [spec]
-        result = engine.ensure_one(specs[0])
+        result = engine.ensure_one(specs[0], force=module.params['force'])
     except SpecError as exc:
         module.fail_json(msg='invalid connector spec, nothing was sent to Kibana: %s' % exc, errors=exc.errors,
                          kibana_version=engine.version_if_read)
@@ -254,6 +263,11 @@ def main():
         module.fail_kibana(exc)
     for warning in engine.warnings:
         module.warn(warning)
+    if result['action'] == 'refused':
+        module.fail_json(msg='connector %s: %s' % (result['connector_id'], result['msg']), action='refused',
+                         changed=False, connector=result['connector'], changes=[])
+    if result.get('msg'):
+        module.warn(result['msg'])
     extra = {'kibana_version': engine.version_if_read} if engine.version_if_read else {}
     module.exit_json(changed=result['changed'], action=result['action'], connector=result['connector'],
                      changes=result['changes'], diff=result['diff'], **extra)

@@ -100,7 +100,7 @@ EXAMPLES = r"""
 
 - name: Validate specs from variables, report but do not fail
   kibana_gitops.connectors.connector_spec:
-    specs: "{{ kibana_connectors }}"
+    specs: "{{ connectors_specs }}"
     strict: true
     fail_on_error: false
   register: validation

@@ -22,7 +22,9 @@ description:
     is reported as such.
   - O(via=both) does both; the direct probe usually names the cause more precisely, Kibana's test proves that
     Kibana itself (its network, C(xpack.actions.allowedHosts), its view of the PKI settings) gets through.
-  - Connectors are tested concurrently, at most O(max_concurrency) at a time.
+  - Connectors are tested concurrently, with at most O(max_concurrency) requests in flight against the Kibana
+    and at most O(upstream_max_concurrency) against any one upstream. With O(via=both) Kibana's test runs at
+    the same time as the direct probe when the spec names the connector's id and type.
   - Only C(.gen-ai) connectors are tested; others are reported with status C(skipped).
   - Writes an optional JUnit XML file and a Markdown summary for CI job pages.
   - Secret values never appear in the results, the reports, warnings or errors.
@@ -95,9 +97,19 @@ options:
     type: path
   max_concurrency:
     description:
-      - How many connectors are tested at the same time.
+      - The most requests in flight at the same time against the Kibana (Kibana's tests, and the look-ups of
+        connectors given without an id), and by default against any one upstream (see
+        O(upstream_max_concurrency)).
+      - Connectors are tested in parallel within these bounds; the results keep the input order.
     type: int
-    default: 8
+    default: 32
+  upstream_max_concurrency:
+    description:
+      - The most requests in flight at the same time against any one upstream (the scheme, host and port of
+        C(apiUrl)) - the direct probe's requests (two per connector, the completion and the stream, sent at the
+        same time) and the upstream request each Kibana test makes.
+      - Lower it for an LLM with a tight rate limit. Defaults to O(max_concurrency).
+    type: int
   fail_on_error:
     description:
       - Fail the task when any connector fails. The results are returned either way.
@@ -244,6 +256,7 @@ markdown_path:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_reports, probe_targets
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine
@@ -266,12 +279,13 @@ def main():
         # no_log keeps the specs out of the invocation log; only their secret values stay masked (below)
         specs=dict(type='list', elements='dict', default=[], no_log=True),
         paths=dict(type='list', elements='path', default=[]),
-        via=dict(type='str', default='kibana', choices=list(probe.VIA)),
+        via=dict(type='str', default='kibana', choices=list(probe_targets.VIA)),
         probe_timeout=dict(type='int', default=30),
         model=dict(type='str'),
         stream=dict(type='bool', default=True),
         upstream_ca_path=dict(type='path'),
-        max_concurrency=dict(type='int', default=8),
+        max_concurrency=dict(type='int', default=probe_targets.DEFAULT_MAX_CONCURRENCY),
+        upstream_max_concurrency=dict(type='int'),
         fail_on_error=dict(type='bool', default=True),
         junit_path=dict(type='path'),
         markdown_path=dict(type='path'),
@@ -292,9 +306,12 @@ def main():
         module.fail_json(msg='via=%s needs the specs (config and secrets) of the connectors, which Kibana never '
                              'returns: pass specs or paths instead of connector_ids, or use via=kibana' % params['via'])
 
-    targets = probe.targets_from_specs(list(inline) + file_specs, params['space_id'], pki_encoder=_pki_encoder,
+    for option in ('max_concurrency', 'upstream_max_concurrency'):
+        if params[option] is not None and params[option] < 1:
+            module.fail_json(msg='%s must be at least 1, got %d' % (option, params[option]))
+    targets = probe_targets.targets_from_specs(list(inline) + file_specs, params['space_id'], pki_encoder=_pki_encoder,
                                        defaults=reconcile.with_server_defaults)
-    targets += probe.targets_from_ids(params['connector_ids'], params['space_id'])
+    targets += probe_targets.targets_from_ids(params['connector_ids'], params['space_id'])
 
     client = find_live = None
     if params['via'] in ('kibana', 'both'):
@@ -310,16 +327,18 @@ def main():
             module.fail_json(msg=str(exc))
         find_live = Engine(client).find_live
 
-    options = probe.Options(via=params['via'], timeout=params['probe_timeout'], model=params['model'],
-                            stream=params['stream'], upstream_ca_path=params['upstream_ca_path'],
-                            max_concurrency=params['max_concurrency'], where='the host running connector_test')
+    options = probe_targets.Options(via=params['via'], timeout=params['probe_timeout'], model=params['model'],
+                                    stream=params['stream'], upstream_ca_path=params['upstream_ca_path'],
+                                    max_concurrency=params['max_concurrency'],
+                                    upstream_max_concurrency=params['upstream_max_concurrency'],
+                                    where='the host running connector_test')
     results, summary = probe.run_tests(targets, options, client=client, find_live=find_live)
 
     output = dict(changed=False, results=results, summary=summary)
-    for option, render in (('junit_path', probe.junit_xml), ('markdown_path', probe.markdown_summary)):
+    for option, render in (('junit_path', probe_reports.junit_xml), ('markdown_path', probe_reports.markdown_summary)):
         if params[option]:
             try:
-                probe.write_report(params[option], render(results))
+                probe_reports.write_report(params[option], render(results))
             except (IOError, OSError) as exc:
                 module.fail_json(msg='cannot write %s %s: %s' % (option, params[option], exc), **output)
             output[option] = params[option]

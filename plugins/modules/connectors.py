@@ -24,6 +24,14 @@ description:
   - Prune never touches connectors outside the managed scope, preconfigured or system connectors, nor a
     connector still referenced by rules (C(referenced_by_count) > 0) unless O(force=true). Refusals are listed
     in RV(results) with the reason.
+  - Prune guards against accidents - an empty set (no spec with C(state=present)) is refused unless
+    O(prune_empty=true); when any spec of the set cannot be planned (an ambiguous name, a type change, ...)
+    nothing is pruned; more deletions than O(max_deletes) refuse the whole prune. A refused prune fails the task
+    after the other writes, with every connector it spared listed as V(refused).
+  - A spec without C(connector_id) is created with an id derived from its space, type and name (a UUIDv5), so
+    a create that was re-sent after a lost or slow answer, or that a concurrent run made first, is compared
+    instead of duplicated. Two such specs with the same name and type in one set are an error.
+  - A C(state=absent) spec of a connector still referenced by rules is refused unless O(force=true).
 author:
   - Kibana GitOps maintainers (@kibana-gitops)
 extends_documentation_fragment:
@@ -61,9 +69,23 @@ options:
     elements: str
   force:
     description:
-      - Prune connectors even when rules still reference them. The rules then lose their action.
+      - Prune, or delete with C(state=absent), connectors even when rules still reference them. The rules then
+        lose their action.
     type: bool
     default: false
+  prune_empty:
+    description:
+      - Allow O(prune=true) with a set that holds no connector (no spec with C(state=present)), which deletes every
+        connector of the managed scope. Without it such a run fails before any request, because an empty set is
+        far more often a mistake (a misspelled folder, a failed templating) than an intent.
+    type: bool
+    default: false
+  max_deletes:
+    description:
+      - The most connectors one run may prune, as a count (V(5)) or a percentage of the connectors in the managed
+        scope of the space (V(10%)). When the prune would delete more, it deletes none, reports each as
+        V(refused) and fails the task. Unset means no bound. C(state=absent) specs are not counted.
+    type: raw
   secrets_update:
     description:
       - As in M(kibana_gitops.connectors.connector). V(always) updates every connector that has secrets.
@@ -97,7 +119,7 @@ EXAMPLES = r"""
 
 - name: Show drift without changing anything (run with --check --diff)
   kibana_gitops.connectors.connectors:
-    specs: "{{ kibana_connectors }}"
+    specs: "{{ connectors_specs }}"
   check_mode: true
   register: drift
 
@@ -135,7 +157,9 @@ results:
       description: True when the connector was deleted because the set no longer holds it.
       type: bool
     msg:
-      description: Why the connector failed or was refused.
+      description:
+        - Why the connector failed or was refused; for a create that found the connector already there (made by
+          a concurrent run), what happened instead.
       type: str
     version_refused:
       description: True when the spec was refused because this Kibana release cannot take it (nothing was sent).
@@ -147,7 +171,8 @@ results:
     - {connector_id: gitops-slack, name: Slack on-call, action: unchanged, changed: false, changes: []}
     - {connector_id: gitops-llm, name: Local LLM, action: updated, changed: true, changes: [config.defaultModel]}
     - {connector_id: gitops-old, name: Old hook, action: refused, changed: false,
-       msg: "still referenced by 2 rule(s) or other saved objects: not pruned (set force: true to delete it anyway)"}
+       msg: "still referenced by 2 rule(s) or other saved objects: not pruned (set force: true to delete it anyway;
+       the rules then lose this action)"}
 summary:
   description: How many connectors were created, updated, deleted, unchanged, failed and refused.
   returned: always
@@ -160,20 +185,26 @@ kibana_version:
   sample: 9.2.0
 """
 
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine, SpecError
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule, mask_spec_secrets
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine, GuardError, SpecError
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import parse_max_deletes
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils.spec import secret_values
 
 
 def main():
     module = KibanaModule(
         argument_spec=dict(
-            specs=dict(type='list', elements='dict', required=True),
+            # `specs` is free-form, so Ansible cannot know which values in it are secret. no_log on the whole list
+            # registers every value before Ansible's own argument checks run (one failing, e.g. prune: maybe,
+            # would otherwise print the specs with their secrets at -vvv); mask_spec_secrets then unmasks the
+            # values that are not secret (names, ids, URLs) for the results and diffs.
+            specs=dict(type='list', elements='dict', required=True, no_log=True),
             prune=dict(type='bool', default=False),
             managed_id_prefix=dict(type='str'),
             managed_ids=dict(type='list', elements='str'),
             force=dict(type='bool', default=False),
+            prune_empty=dict(type='bool', default=False),
+            max_deletes=dict(type='raw'),
             secrets_update=dict(type='str', default='on_create', choices=['on_create', 'always']),
             parallel_writes=dict(type='int', default=4),
             strict=dict(type='bool', default=False),
@@ -181,13 +212,15 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    # `specs` is free-form, so AnsibleModule cannot know which values are secret: without this, -vvv
-    # prints them in invocation.module_args
-    module.no_log_values.update(secret_values(params['specs']))
+    mask_spec_secrets(module, params['specs'])
     space = params['space_id']
     if params['prune'] and not (params['managed_id_prefix'] or params['managed_ids']):
         module.fail_json(msg='prune needs a managed scope: set managed_id_prefix and/or managed_ids, so that '
                              'connectors this set does not own are never deleted')
+    try:
+        parse_max_deletes(params['max_deletes'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     specs = []
     for index, spec in enumerate(params['specs']):
         spec = dict(spec)
@@ -202,10 +235,13 @@ def main():
         prepared = engine.prepare(specs, allow_refusals=True)
         results, summary = engine.ensure_set(prepared, space, prune=params['prune'],
                                              managed_id_prefix=params['managed_id_prefix'],
-                                             managed_ids=params['managed_ids'], force=params['force'])
+                                             managed_ids=params['managed_ids'], force=params['force'],
+                                             prune_empty=params['prune_empty'], max_deletes=params['max_deletes'])
     except SpecError as exc:
         module.fail_json(msg='invalid connector specs, nothing was sent to Kibana: %s' % exc, errors=exc.errors,
-                         kibana_version=engine.kibana_version)
+                         kibana_version=engine.version_if_read)
+    except GuardError as exc:
+        module.fail_json(msg=str(exc), kibana_version=engine.version_if_read)
     except KibanaError as exc:
         module.fail_kibana(exc)
     for warning in engine.warnings:
@@ -220,10 +256,17 @@ def main():
     changed = any(r['changed'] for r in results)
     version = engine.kibana_version
     refused = [r for r in results if r.get('version_refused')]
+    if engine.prune_refusal and not summary['failed'] and not refused:
+        module.fail_json(msg='prune refused in space %s: %s' % (space, engine.prune_refusal), changed=changed,
+                         results=results, summary=summary, diff=diffs, kibana_version=version)
     if summary['failed'] or refused:
         problems = [r['msg'] for r in results if r['action'] == 'failed'] + [r['msg'] for r in refused]
-        module.fail_json(msg='%d of %d connectors failed, %d refused by Kibana %s: %s' % (
-            summary['failed'], len(results), len(refused), version, '; '.join(problems)),
+        if engine.prune_refusal:
+            problems.append('prune refused: %s' % engine.prune_refusal)
+        head = '%d of %d connectors failed' % (summary['failed'], len(results))
+        if refused:
+            head += ', %d refused by Kibana %s' % (len(refused), version)
+        module.fail_json(msg='%s: %s' % (head, '; '.join(problems)),
             changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
     module.exit_json(changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
 

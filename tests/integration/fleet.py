@@ -59,11 +59,11 @@ class Fleet(object):
         variables = {
             'ansible_connection': 'local',
             'ansible_python_interpreter': sys.executable,
-            'kibana_connectors_dir': str(self.repo),
-            'kibana_connectors_spaces': self.spaces,
-            'kibana_connectors_prune': True,
-            'kibana_connectors_managed_id_prefix': PREFIX,
-            'kibana_connectors_summary_file': str(self.summary_file),
+            'connectors_dir': str(self.repo),
+            'connectors_spaces': self.spaces,
+            'connectors_prune': True,
+            'connectors_managed_id_prefix': PREFIX,
+            'connectors_summary_file': str(self.summary_file),
         }
         variables.update(group_vars or {})
         path = self.tmp / 'inventory.yml'

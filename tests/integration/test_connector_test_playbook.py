@@ -31,7 +31,7 @@ def test_test_playbook_writes_reports_and_fails_on_a_failed_connector(kibana_sim
     inventory = tmp_path / 'hosts.yml'
     inventory.write_text(yaml.safe_dump({'kibana': {'hosts': {'kibana-sim': {
         'ansible_connection': 'local', 'kibana_url': kibana.url, 'kibana_api_key': KIBANA_KEY,
-        'vault_llm_key': LLM_KEY, 'kibana_connectors': specs}}}}))
+        'vault_llm_key': LLM_KEY, 'connectors_specs': specs}}}}))
     reports = tmp_path / 'reports'
     summary = tmp_path / 'summary.md'
     playbook = os.path.join(harness.ROOT, 'playbooks', 'test.yml')

@@ -55,8 +55,8 @@ def test_export_then_apply_back_is_a_no_op(kibana_sim_factory, tmp_path):
     # the exported files are the repo now: every instance reads its own folder; the vault holds the secrets
     f.reset_stats()
     play = f.run('apply.yml', extra_vars=VAULT, canaries=CANARIES, diff=True,
-                 group_vars={'kibana_connectors_dir': str(export_dir) + '/{{ inventory_hostname }}',
-                             'kibana_connectors_prune': False})
+                 group_vars={'connectors_dir': str(export_dir) + '/{{ inventory_hostname }}',
+                             'connectors_prune': False})
     assert play.rc == 0, play
     assert all(counts['changed'] == 0 for counts in fleet.recap(play).values()), play
     for sim in f.sims:

@@ -48,7 +48,7 @@ def names(f, sim):
 def converge(f, group_vars):
     """Apply until a run succeeds; every failed run must have failed per connector, never silently."""
     for _run in range(MAX_RUNS):
-        play = f.run('apply.yml', extra_vars={'kibana_connectors': group_vars['specs']}, canaries=CANARIES,
+        play = f.run('apply.yml', extra_vars={'connectors_specs': group_vars['specs']}, canaries=CANARIES,
                      group_vars=group_vars['vars'])
         if play.rc == 0:
             return play
@@ -62,8 +62,8 @@ def test_hundred_connectors_under_twenty_percent_faults(kibana_sim_factory, tmp_
     f = fleet.Fleet(kibana_sim_factory, tmp_path, count=1, spaces=('default',), sim_args=('--faults', FAULTS),
                     preconfigured=False)
     wanted = specs()
-    run = {'specs': wanted, 'vars': {'kibana_retries': 5, 'kibana_connectors_parallel_writes': 4,
-                                     'kibana_connectors_dir': []}}
+    run = {'specs': wanted, 'vars': {'kibana_retries': 5, 'connectors_parallel_writes': 4,
+                                     'connectors_dir': []}}
     sim = f.sims[0]
 
     converge(f, run)
@@ -74,7 +74,7 @@ def test_hundred_connectors_under_twenty_percent_faults(kibana_sim_factory, tmp_
     assert f.live(sim, 'gitops-fault-003') is not None and sim.stored_secrets('gitops-fault-003') == {'apiKey': LLM_KEY}
 
     sim.reset_stats()
-    play = f.run('apply.yml', extra_vars={'kibana_connectors': wanted}, canaries=CANARIES, group_vars=run['vars'])
+    play = f.run('apply.yml', extra_vars={'connectors_specs': wanted}, canaries=CANARIES, group_vars=run['vars'])
     assert play.rc == 0, play
     assert fleet.recap(play)['kibana-1']['changed'] == 0, play
     assert sim.writes() == 0, sim.stats()
@@ -82,8 +82,8 @@ def test_hundred_connectors_under_twenty_percent_faults(kibana_sim_factory, tmp_
 
     # prune under faults: a DELETE whose answer was lost answers 404 on its retry, which means done
     kept = wanted[10:]
-    run = {'specs': kept, 'vars': dict(run['vars'], kibana_connectors_prune=True,
-                                       kibana_connectors_managed_id_prefix='gitops-fault-')}
+    run = {'specs': kept, 'vars': dict(run['vars'], connectors_prune=True,
+                                       connectors_managed_id_prefix='gitops-fault-')}
     converge(f, run)
     assert names(f, sim) == sorted(s['name'] for s in kept)
     for i in range(10):
@@ -102,15 +102,15 @@ def test_lost_answers_to_creates_and_deletes_leave_no_duplicate_and_no_error(kib
     by_id = [{'connector_id': 'gitops-lost-%02d' % i, 'name': 'Lost by id %02d' % i, 'connector_type_id': '.server-log'}
              for i in range(20)]
     # a lost answer to a read is a reset: reads are retried, so allow enough retries for 30 % of them to fail
-    group_vars = {'kibana_retries': 8, 'kibana_connectors_dir': [], 'kibana_connectors_managed_id_prefix': 'gitops-lost-'}
+    group_vars = {'kibana_retries': 8, 'connectors_dir': [], 'connectors_managed_id_prefix': 'gitops-lost-'}
 
-    play = f.run('apply.yml', extra_vars={'kibana_connectors': by_name + by_id}, group_vars=group_vars)
+    play = f.run('apply.yml', extra_vars={'connectors_specs': by_name + by_id}, group_vars=group_vars)
     assert play.rc == 0, play
     assert sim.stats()['faults'].get('lost', 0) >= 1, sim.stats()
     assert names(f, sim) == sorted(s['name'] for s in by_name + by_id)  # every one exactly once
 
     sim.reset_stats()
-    play = f.run('apply.yml', extra_vars={'kibana_connectors': by_name}, group_vars=group_vars)
+    play = f.run('apply.yml', extra_vars={'connectors_specs': by_name}, group_vars=group_vars)
     assert play.rc == 0, play
     assert sim.stats()['faults'].get('lost', 0) >= 1, sim.stats()
     assert names(f, sim) == sorted(s['name'] for s in by_name)

@@ -410,10 +410,15 @@ def pki():
     (dict(OPENAI, apiUrl='ftp://files.example.com/x'), 'Error configuring OpenAI action: Error: URL Error: Invalid protocol'),
     (dict(OPENAI, apiUrl='mailto:llm@example.com'),
      'Error configuring OpenAI action: Error: URL Error: URL must contain hostname'),
-    (dict(OPENAI, temperature='warm'), 'types that failed validation:\n'
-                                       '- [0.apiProvider]: expected value to equal [Azure OpenAI]\n'
-                                       '- [1.temperature]: expected value of type [number] but got [string]\n'
-                                       '- [2.apiProvider]: expected value to equal [Other]'),
+    (dict(OPENAI, contextWindowLength='long'), 'types that failed validation:\n'
+                                               '- [0.apiProvider]: expected value to equal [Azure OpenAI]\n'
+                                               '- [1.contextWindowLength]: expected value of type [number] but got [string]\n'
+                                               '- [2.apiProvider]: expected value to equal [Other]'),
+    # temperature came with 9.3 (PR #239806), so 9.2 does not know the key
+    (dict(OPENAI, temperature=0.2), 'types that failed validation:\n'
+                                    '- [0.apiProvider]: expected value to equal [Azure OpenAI]\n'
+                                    '- [1.temperature]: definition for this key is missing\n'
+                                    '- [2.apiProvider]: expected value to equal [Other]'),
 ])
 def test_genai_config_texts(kb, config, message):
     assert error(kb.create(genai(config=config)), 400) == GENAI_PREFIX + message
@@ -435,7 +440,7 @@ def test_genai_defaults_per_provider(kb):
     assert kb.create(genai(config=azure)).json()['config'] == azure  # no defaultModel added
     other = {'apiProvider': 'Other', 'apiUrl': 'https://llm.example.com/v1/chat/completions', 'defaultModel': 'llama3.1',
              'verificationMode': 'full', 'headers': {'X-Team': 'sre'}, 'contextWindowLength': '128000',
-             'temperature': 0.2, 'enableNativeFunctionCalling': True}
+             'enableNativeFunctionCalling': True}
     created = kb.create(genai(config=other)).json()['config']
     assert created == dict(other, contextWindowLength=128000)  # numeric strings are coerced
 

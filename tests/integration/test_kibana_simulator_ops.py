@@ -1,8 +1,11 @@
 """The Kibana simulator's operational features: injected faults, HTTPS, the state file."""
 import os
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
 
 import pytest
 import requests
@@ -157,3 +160,50 @@ def test_reset_clears_the_state_file(kibana_sim_factory, tmp_path):
     sim.stop()
     again = kibana_sim_factory('--state-file', str(state))
     assert requests.get(again.url + '/api/actions/connectors', timeout=10).json() == []
+
+
+# --- listen backlog (issue 13) -----------------------------------------------------------------------------
+
+def _raw_get(sock, path):
+    sock.sendall(('GET %s HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n' % path).encode())
+    data = b''
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_a_hundred_concurrent_clients_all_get_answers(kibana_sim_factory):
+    """Python's default backlog of 5 resets connections at 32-100 clients. The simulator process is
+    stopped while 100 clients connect at once, so every handshake has to wait in the kernel's accept
+    queue (the backlog); then it resumes and every client must get its answer."""
+    sim = kibana_sim_factory()
+    host, port = sim.url.split('//')[1].split(':')
+    clients = 100
+    barrier = threading.Barrier(clients)
+    socks, errors = [None] * clients, []
+
+    def connect(i):
+        barrier.wait()
+        try:
+            socks[i] = socket.create_connection((host, int(port)), timeout=15)
+        except OSError as e:
+            errors.append('%d: %s' % (i, e))
+
+    os.kill(sim.proc.pid, signal.SIGSTOP)  # the simulator accepts nothing while stopped
+    try:
+        threads = [threading.Thread(target=connect, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        os.kill(sim.proc.pid, signal.SIGCONT)
+    assert not errors, errors
+    answers = []
+    for sock in socks:
+        with sock:
+            answers.append(_raw_get(sock, '/api/status').split(b'\r\n', 1)[0])
+    assert answers == [b'HTTP/1.1 200 OK'] * clients
+    assert sim.stats()['total'] == clients  # every one of them reached the simulator

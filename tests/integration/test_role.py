@@ -41,7 +41,7 @@ def test_specs_from_a_list_and_files_with_pki_check_mode_and_tags(kibana_sim_fac
     f.write_spec({'connector_id': 'gitops-log', 'name': 'Log', 'connector_type_id': '.server-log'})
     f.create(sim, 'gitops-old', {'name': 'Old', 'connector_type_id': '.server-log'})
     listed = [llm('gitops-llm', 'https://llm.example.com'), {'connector_id': 'gitops-old', 'state': 'absent'}]
-    variables = {'kibana_connectors': listed, 'kibana_connectors_prune': False}
+    variables = {'connectors_specs': listed, 'connectors_prune': False}
     written = sorted(p.name for p in (f.repo / 'default' / 'certs').iterdir())
     assert written == ['client-ca.crt', 'client.crt', 'client.key'], written
 
@@ -94,12 +94,12 @@ def test_validation_and_argument_errors_stop_before_any_request(kibana_sim_facto
     assert play.rc != 0 and 'bogus' in play.stdout, play
 
     bad.unlink()
-    play = f.run('apply.yml', group_vars={'kibana_connectors_prune': 'sometimes'})
+    play = f.run('apply.yml', group_vars={'connectors_prune': 'sometimes'})
     assert play.rc != 0, play
-    assert 'kibana_connectors_prune' in play.stdout and 'argument' in play.stdout.lower(), play
-    play = f.run('apply.yml', group_vars={'kibana_connectors_spaces': ['security']})
+    assert 'connectors_prune' in play.stdout and 'argument' in play.stdout.lower(), play
+    play = f.run('apply.yml', group_vars={'connectors_spaces': ['security']})
     assert play.rc != 0, play
-    assert 'Specs name spaces that kibana_connectors_spaces of kibana-1 does not list: default' in play.stdout
+    assert 'Specs name spaces that connectors_spaces of kibana-1 does not list: default' in play.stdout
     assert sim.stats()['total'] == 0, sim.stats()
 
 
@@ -116,7 +116,7 @@ def test_a_failing_connector_and_a_failing_connectivity_test_are_reported(kibana
                   'config': {'url': 'https://not-allowed.example.org/x', 'hasAuth': False}})
 
     play = f.run('apply.yml', extra_vars={'vault_llm_key': LLM_KEY, 'vault_wrong_key': WRONG_KEY},
-                 group_vars={'kibana_connectors_test': True}, canaries=CANARIES)
+                 group_vars={'connectors_test': True}, canaries=CANARIES)
     assert play.rc != 0, play
     assert fleet.recap(play)['kibana-1']['failed'] == 1
     # the others were written although one failed

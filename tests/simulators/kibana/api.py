@@ -45,8 +45,8 @@ class ConnectorsAPI(object):
         flags = {'is_preconfigured': preconfigured,
                  'is_deprecated': connector_types.is_deprecated(type_id, config),
                  'is_system_action': False}
-        if self.settings.v9:
-            flags['is_connector_type_deprecated'] = False  # §2.3: 9.x field
+        if self.settings.has('is_connector_type_deprecated'):
+            flags['is_connector_type_deprecated'] = False  # §2.3 (versions.py)
         return flags
 
     def connector_response(self, record):
@@ -69,7 +69,7 @@ class ConnectorsAPI(object):
 
     # --- checks shared by the write routes ---
     def _registered_type(self, type_id):
-        ctype = connector_types.get(type_id)
+        ctype = connector_types.get(type_id, self.settings)  # only the types this version offers
         if ctype is None:
             raise texts.type_not_registered(type_id)
         return ctype
@@ -82,7 +82,7 @@ class ConnectorsAPI(object):
     def create(self, space, connector_id, body):
         body = validate_body(CREATE_BODY, body)
         type_id = body['connector_type_id']
-        ctype = connector_types.get(type_id)
+        ctype = connector_types.get(type_id, self.settings)
         # §1.1 steps 3-8, in Kibana's order.
         if (ctype is not None and ctype.system) or connector_id in connector_types.SYSTEM_CONNECTORS:
             raise texts.system_create_forbidden(type_id)
@@ -122,11 +122,17 @@ class ConnectorsAPI(object):
         if connector_id in connector_types.SYSTEM_CONNECTORS:
             raise texts.system_get(connector_id)
         if connector_id in self.store.preconfigured:
-            return 200, self.preconfigured_response(self.store.preconfigured[connector_id])
+            return 200, self.with_auth_mode(self.preconfigured_response(self.store.preconfigured[connector_id]))
         record = self.store.get(space, connector_id)
         if record is None:
             raise texts.so_not_found(connector_id)
-        return 200, self.connector_response(record)
+        return 200, self.with_auth_mode(self.connector_response(record))
+
+    def with_auth_mode(self, body):
+        """GET answers carry auth_mode on the newest Kibana only (§2.1; versions.FACTS['auth_mode_on_get'])."""
+        if self.settings.has('auth_mode_on_get'):
+            body['auth_mode'] = 'shared'
+        return body
 
     def delete(self, space, connector_id):
         if connector_id in connector_types.SYSTEM_CONNECTORS:
@@ -155,7 +161,7 @@ class ConnectorsAPI(object):
     def list_types(self, feature_id=None):
         result = []
         # The public route leaves system action types out (they cannot be created).
-        for ctype in sorted(connector_types.REGISTRY.values(), key=lambda t: t.id):
+        for ctype in sorted(connector_types.offered(self.settings), key=lambda t: t.id):
             if ctype.system or (feature_id and feature_id not in ctype.features):
                 continue
             in_config = self.type_enabled_in_config(ctype.id)
@@ -163,7 +169,7 @@ class ConnectorsAPI(object):
                     'enabled_in_license': True,  # the simulator runs with a trial licence
                     'minimum_license_required': ctype.license, 'supported_feature_ids': list(ctype.features),
                     'is_system_action_type': False}
-            if self.settings.v9:
+            if self.settings.has('list_types_is_deprecated'):
                 item['is_deprecated'] = False
             result.append(item)
         return 200, result

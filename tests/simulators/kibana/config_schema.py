@@ -9,8 +9,13 @@ Semantics kept on purpose, because the texts depend on them:
 * ``maybe(T)`` allows a missing key but not ``null``; ``nullable(T)`` is ``one_of([T, literal(None)])``
   with default ``None``;
 * defaults fill missing keys only; numbers and booleans accept their string forms (Joi ``convert``).
+
+The same schema objects also validate the way Kibana's zod schemas do from 9.3 on (``zparse``, reference
+§0): every issue is collected (no abort-early), objects are strict, unions follow zod v3 or v4 rules
+(``Ctx.era``); the issues are turned into text by zod_texts.py.
 """
 import copy
+import re
 
 MISSING = object()  # JavaScript's undefined: a key that is absent
 
@@ -48,8 +53,55 @@ def type_detect(value):
     return type(value).__name__
 
 
+class Issue(object):
+    """One zod issue: ``code`` (invalid_type, invalid_value, unrecognized_keys, too_small, too_big,
+    invalid_union, custom), the path (keys and indexes) and the details the messages need."""
+
+    def __init__(self, code, path, **info):
+        self.code = code
+        self.path = list(path)
+        self.info = info
+
+    @property
+    def aborts(self):
+        """zod v4: an issue without ``continue`` aborts its branch (checks such as min/max continue)."""
+        return self.code not in ('too_small', 'too_big', 'custom')
+
+    @property
+    def dirty_only(self):
+        """zod v3: issues that leave a parse "dirty" rather than INVALID (checks, refinements, unknown keys)."""
+        return self.code in ('too_small', 'too_big', 'custom', 'unrecognized_keys')
+
+
+class Ctx(object):
+    """A zod parse: the era ('Z3' or 'Z4') and the issues found so far."""
+
+    def __init__(self, era):
+        self.era = era
+        self.issues = []
+
+    def add(self, code, path, **info):
+        self.issues.append(Issue(code, path, **info))
+
+
+def zod_type(value):
+    """zod's parsed-type names (v3 getParsedType; v4 says 'NaN' where v3 says 'nan')."""
+    if isinstance(value, float) and value != value:
+        return 'nan'
+    name = type_detect(value)
+    return {'Array': 'array', 'Object': 'object'}.get(name, name)
+
+
+def zparse(schema, value, era):
+    """Validate like Kibana's zod schema; returns (value, [Issue])."""
+    ctx = Ctx(era)
+    result = schema.zparse(value, [], ctx)
+    return result, ctx.issues
+
+
 class Type(object):
     type_name = 'any'
+    zod_name = 'any'
 
     def __init__(self, default=MISSING, validate=None):
         self.default = default
@@ -76,13 +128,36 @@ class Type(object):
     def check(self, value, path):
         return value
 
+    # --- zod mode ---
+    def zparse(self, value, path, ctx):
+        if value is MISSING:
+            if self.default is not MISSING:
+                return copy.deepcopy(self.default)
+            return self.zmissing(path, ctx)
+        before = len(ctx.issues)
+        result = self.zcheck(value, list(path), ctx)
+        if self.custom is not None and len(ctx.issues) == before:
+            message = self.custom(result)
+            if message:
+                ctx.add('custom', path, message=message)
+        return result
+
+    def zmissing(self, path, ctx):
+        ctx.add('invalid_type', path, expected=self.zod_name, received='undefined')
+        return MISSING
+
+    def zcheck(self, value, path, ctx):
+        return value
+
 
 class Any(Type):
-    pass
+    def zmissing(self, path, ctx):
+        return MISSING  # z.any() accepts undefined
 
 
 class String(Type):
     type_name = 'string'
+    zod_name = 'string'
 
     def __init__(self, min_length=None, **kw):
         super(String, self).__init__(**kw)
@@ -96,9 +171,40 @@ class String(Type):
                               % (len(value), self.min_length), path)
         return value
 
+    def zcheck(self, value, path, ctx):
+        if not isinstance(value, str):
+            ctx.add('invalid_type', path, expected='string', received=zod_type(value))
+            return value
+        if self.min_length is not None and len(value) < self.min_length:
+            ctx.add('too_small', path, origin='string', minimum=self.min_length)
+        return value
+
+
+def js_number(value):
+    """JavaScript's Number(value), as z.coerce.number() applies it (NaN when it does not convert)."""
+    if isinstance(value, bool):
+        return 1 if value else 0
+    if value is None:
+        return 0
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return 0
+        try:
+            number = float(int(text, 0)) if re.match(r'^0[xob]', text, re.I) else float(text)
+        except ValueError:
+            return float('nan')
+        return int(number) if number == int(number) and abs(number) < 2 ** 53 else number
+    if isinstance(value, list) and len(value) <= 1:
+        return js_number(value[0]) if value else 0
+    return float('nan')
+
 
 class Number(Type):
     type_name = 'number'
+    zod_name = 'number'
 
     def __init__(self, minimum=None, maximum=None, **kw):
         super(Number, self).__init__(**kw)
@@ -122,9 +228,27 @@ class Number(Type):
             raise SchemaError('Value must be equal to or lower than [%s].' % self.maximum, path)
         return value
 
+    def zcheck(self, value, path, ctx):
+        # Kibana's zod connector schemas use z.coerce.number() for their numbers (reference §4.1).
+        number = js_number(value)
+        if isinstance(number, float) and number != number:
+            ctx.add('invalid_type', path, expected='number', received='nan')
+            return value
+        if self.minimum is not None and number < self.minimum:
+            ctx.add('too_small', path, origin='number', minimum=self.minimum)
+        if self.maximum is not None and number > self.maximum:
+            ctx.add('too_big', path, origin='number', maximum=self.maximum)
+        return number
+
 
 class Boolean(Type):
     type_name = 'boolean'
+    zod_name = 'boolean'
+
+    def zcheck(self, value, path, ctx):
+        if not isinstance(value, bool):  # z.boolean() does not convert strings
+            ctx.add('invalid_type', path, expected='boolean', received=zod_type(value))
+        return value
 
     def check(self, value, path):
         if isinstance(value, str) and value.lower() in ('true', 'false'):  # Joi convert
@@ -149,6 +273,26 @@ class Literal(Type):
             raise SchemaError('expected value to equal [%s]' % shown, path)
         return value
 
+    # zod mode: Kibana's zod schemas write these one-value literals as z.enum([value]).
+    def zmissing(self, path, ctx):
+        return self.zcheck(MISSING, path, ctx)
+
+    def zcheck(self, value, path, ctx):
+        return enum_check([self.expected], value, path, ctx)
+
+
+def enum_check(values, value, path, ctx):
+    """z.enum(values): v3 says invalid_type for a non-string (Required when missing), then
+    invalid_enum_value; v4 says invalid_value for anything not in the list."""
+    if value is not MISSING and value in values and all(type(value) is type(v) for v in values if v == value):
+        return value
+    if ctx.era == 'Z3' and (value is MISSING or not isinstance(value, str)):
+        ctx.add('invalid_type', path, expected=' | '.join("'%s'" % v for v in values),
+                received='undefined' if value is MISSING else zod_type(value))
+    else:
+        ctx.add('invalid_value', path, values=list(values), received=value)
+    return MISSING if value is MISSING else value
+
 
 class OneOf(Type):
     def __init__(self, types, **kw):
@@ -167,9 +311,62 @@ class OneOf(Type):
                 failures.append(e)
         raise SchemaError('types that failed validation:\n' + '\n'.join('- %s' % f for f in failures), path)
 
+    def zcheck(self, value, path, ctx):
+        """z.union: the first branch without issues wins. Otherwise zod v3 returns the first "dirty"
+        branch's issues, else one invalid_union carrying every branch's issues; zod v4 returns the only
+        branch without aborting issues, if there is exactly one, else invalid_union ("Invalid input")."""
+        results = []
+        for t in self.types:
+            sub = Ctx(ctx.era)
+            out = t.zparse(value, path, sub)
+            if not sub.issues:
+                return out
+            results.append((out, sub.issues))
+        if ctx.era == 'Z3':
+            for out, issues in results:
+                if all(i.dirty_only for i in issues):
+                    ctx.issues.extend(issues)
+                    return out
+        else:
+            alive = [(out, issues) for out, issues in results if not any(i.aborts for i in issues)]
+            if len(alive) == 1:
+                ctx.issues.extend(alive[0][1])
+                return alive[0][0]
+        ctx.add('invalid_union', path, union_errors=[issues for _, issues in results])
+        return value
+
+    def zmissing(self, path, ctx):
+        return self.zcheck(MISSING, path, ctx)
+
+
+class Enum(OneOf):
+    """schema.oneOf of literals in config-schema; z.enum in zod."""
+
+    def __init__(self, values, **kw):
+        super(Enum, self).__init__([Literal(v) for v in values], **kw)
+        self.values = list(values)
+
+    def zmissing(self, path, ctx):
+        return enum_check(self.values, MISSING, path, ctx)
+
+    def zcheck(self, value, path, ctx):
+        return enum_check(self.values, value, path, ctx)
+
+
+class Nullable(OneOf):
+    """schema.nullable(T) = oneOf([T, literal(null)]) with default null; zod: T.nullable().default(null)."""
+
+    def __init__(self, inner):
+        super(Nullable, self).__init__([inner, Literal(None)], default=None)
+        self.inner = inner
+
+    def zcheck(self, value, path, ctx):
+        return None if value is None else self.inner.zparse(value, path, ctx)
+
 
 class Object(Type):
     type_name = 'object'
+    zod_name = 'object'
 
     def __init__(self, props, **kw):
         super(Object, self).__init__(**kw)
@@ -188,9 +385,25 @@ class Object(Type):
                 raise SchemaError('definition for this key is missing', path + [key])
         return out
 
+    def zcheck(self, value, path, ctx):
+        """z.object(...).strict(): every field's issues, then one unrecognized_keys issue."""
+        if not isinstance(value, dict):
+            ctx.add('invalid_type', path, expected='object', received=zod_type(value))
+            return value
+        out = {}
+        for key, t in self.props.items():
+            v = t.zparse(value.get(key, MISSING), path + [key], ctx)
+            if v is not MISSING:
+                out[key] = v
+        unknown = [key for key in value if key not in self.props]
+        if unknown:
+            ctx.add('unrecognized_keys', path, keys=unknown)
+        return out
+
 
 class Record(Type):
     type_name = 'object'
+    zod_name = 'record'
 
     def __init__(self, value_type, **kw):
         super(Record, self).__init__(**kw)
@@ -201,9 +414,16 @@ class Record(Type):
             raise self.wrong_type(value, path)
         return dict((k, self.value_type.validate(v, path + [k])) for k, v in value.items())
 
+    def zcheck(self, value, path, ctx):
+        if not isinstance(value, dict):
+            ctx.add('invalid_type', path, expected='record' if ctx.era == 'Z4' else 'object', received=zod_type(value))
+            return value
+        return dict((k, self.value_type.zparse(v, path + [k], ctx)) for k, v in value.items())
+
 
 class Array(Type):
     type_name = 'array'
+    zod_name = 'array'
 
     def __init__(self, item_type, max_size=None, **kw):
         super(Array, self).__init__(**kw)
@@ -215,6 +435,15 @@ class Array(Type):
         if self.max_size is not None and len(value) > self.max_size:
             raise SchemaError('array size is [%d], but cannot be greater than [%d]' % (len(value), self.max_size), path)
         return [self.item_type.validate(v, path + [i]) for i, v in enumerate(value)]
+
+    def zcheck(self, value, path, ctx):
+        if not isinstance(value, list):
+            ctx.add('invalid_type', path, expected='array', received=zod_type(value))
+            return value
+        result = [self.item_type.zparse(v, path + [i], ctx) for i, v in enumerate(value)]
+        if self.max_size is not None and len(value) > self.max_size:
+            ctx.add('too_big', path, origin='array', maximum=self.max_size)
+        return result
 
 
 class Maybe(Type):
@@ -228,6 +457,15 @@ class Maybe(Type):
         if value is MISSING:
             return MISSING
         return self.inner.validate(value, path)
+
+    def zparse(self, value, path, ctx):
+        # .optional(): a missing key stays missing, except that zod v4 applies an inner .default()
+        # (versions.FACTS['optional_default_applied']).
+        if value is MISSING:
+            if ctx.era == 'Z4' and self.inner.default is not MISSING:
+                return copy.deepcopy(self.inner.default)
+            return MISSING
+        return self.inner.zparse(value, path, ctx)
 
 
 # Short constructors that read like Kibana's schema files.
@@ -252,8 +490,8 @@ def one_of(types, **kw):
 
 
 def enum(values, **kw):
-    """schema.oneOf([schema.literal(a), schema.literal(b), …])."""
-    return OneOf([Literal(v) for v in values], **kw)
+    """schema.oneOf([schema.literal(a), schema.literal(b), …]); z.enum([...]) in zod mode."""
+    return Enum(values, **kw)
 
 
 def obj(props, **kw):
@@ -273,7 +511,7 @@ def maybe(inner):
 
 
 def nullable(inner):
-    return OneOf([inner, Literal(None)], default=None)
+    return Nullable(inner)
 
 
 def any_value(**kw):

@@ -16,14 +16,13 @@ import json
 import re
 
 from . import config_schema as s
+from . import versions
 from .urls import InvalidURL, parse_js_url
 
 ALERTING, CASES, UPTIME, SIEM = 'alerting', 'cases', 'uptime', 'siem'
 # UNVERIFIED (§4): probable ids of the GenAI feature constants.
 GENAI = ['generativeAIForSecurity', 'generativeAIForObservability', 'generativeAIForSearchPlayground']
 
-DEFAULT_OPENAI_MODEL_9 = 'gpt-4.1'   # §4: 9.x tests
-DEFAULT_OPENAI_MODEL_8 = 'gpt-4'     # §4: 8.x tests
 # Bedrock/Gemini defaults from stack_connectors common/{bedrock,gemini}/constants.ts (one revision each;
 # §5 has the Bedrock value from a 9.3 test). Which release each value shipped in is UNVERIFIED.
 DEFAULT_BEDROCK_MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
@@ -32,17 +31,26 @@ PAGERDUTY_API_URL = 'https://events.pagerduty.com/v2/enqueue'
 
 
 class Settings(object):
-    """What the validators need from the command line."""
+    """What the validators need from the command line: the allow-list and the Kibana version
+    (versions.py decides which facts hold for it)."""
 
     def __init__(self, kibana_version, allow_list):
+        self.kibana = versions.KibanaVersion(kibana_version)
         self.version_text = kibana_version
-        self.version = tuple(int(p) for p in re.findall(r'\d+', kibana_version)[:3])
+        self.version = self.kibana.version
         self.allow_list = allow_list
+
+    def has(self, fact):
+        return self.kibana.has(fact)
+
+    @property
+    def era(self):
+        return self.kibana.era
 
     @property
     def pki(self):
-        """PKI secrets for .gen-ai: PR #215624 (v8.19.0, v9.1.0), so not in 9.0 nor before 8.19 (§4.1)."""
-        return (8, 19) <= self.version[:2] < (9, 0) or self.version[:2] >= (9, 1)
+        """PKI secrets for .gen-ai: 8.19 / 9.1+ (versions.FACTS['genai_pki'])."""
+        return self.has('genai_pki')
 
     @property
     def v9(self):
@@ -131,21 +139,36 @@ def cases_allow_list(config, settings):
 
 # --- .gen-ai (§4) -------------------------------------------------------------------------------
 
+def ai_tail(settings, headers=False):
+    """Fields the GenAI types gained over time (versions.FACTS: context_window_length, temperature)."""
+    tail = [('headers', s.maybe(s.record(s.string())))] if headers else []
+    if settings.has('context_window_length'):
+        tail.append(('contextWindowLength', s.maybe(s.number())))
+    if settings.has('temperature'):
+        tail.append(('temperature', s.maybe(s.number())))
+    return tail
+
+
 def genai_config(settings):
-    headers = s.maybe(s.record(s.string()))
-    common_tail = {'headers': headers, 'contextWindowLength': s.maybe(s.number()), 'temperature': s.maybe(s.number())}
-    azure = dict([('apiProvider', s.literal('Azure OpenAI')), ('apiUrl', s.string())], **common_tail)
-    default_model = DEFAULT_OPENAI_MODEL_9 if settings.v9 else DEFAULT_OPENAI_MODEL_8
-    openai = dict([('apiProvider', s.literal('OpenAI')), ('apiUrl', s.string()),
-                   ('organizationId', s.maybe(s.string())), ('projectId', s.maybe(s.string())),
-                   ('defaultModel', s.string(default=default_model))], **common_tail)
-    other = [('apiProvider', s.literal('Other')), ('apiUrl', s.string()), ('defaultModel', s.string())]
-    if settings.pki:
-        other.append(('verificationMode', s.maybe(s.enum(['full', 'certificate', 'none']))))
-    other = dict(other, **common_tail)
-    other['enableNativeFunctionCalling'] = s.maybe(s.boolean())
-    # dict() with kwargs keeps insertion order on 3.7+, so fields validate in Kibana's order.
-    return s.one_of([s.obj(azure), s.obj(openai), s.obj(other)])
+    """§4.1: oneOf Azure / OpenAI / Other (Other from versions.FACTS['genai_other_provider'])."""
+    tail = ai_tail(settings, headers=True)
+    azure = [('apiProvider', s.literal('Azure OpenAI')), ('apiUrl', s.string())]
+    if settings.has('genai_azure_default_model'):
+        azure.append(('defaultModel', s.maybe(s.string())))
+    openai = [('apiProvider', s.literal('OpenAI')), ('apiUrl', s.string()),
+              ('organizationId', s.maybe(s.string())), ('projectId', s.maybe(s.string())),
+              ('defaultModel', s.string(default=settings.kibana.default_openai_model))]
+    branches = [s.obj(dict(azure + tail)), s.obj(dict(openai + tail))]
+    if settings.has('genai_other_provider'):
+        other = [('apiProvider', s.literal('Other')), ('apiUrl', s.string()), ('defaultModel', s.string())]
+        if settings.pki:
+            # maybe(oneOf(..., {defaultValue: 'full'})) / z.enum(...).default('full').optional(): the default
+            # only takes effect under zod v4 (versions.FACTS['optional_default_applied']).
+            other.append(('verificationMode', s.maybe(s.enum(['full', 'certificate', 'none'], default='full'))))
+        other += tail + [('enableNativeFunctionCalling', s.maybe(s.boolean()))]
+        branches.append(s.obj(dict(other)))
+    # dict() keeps insertion order on 3.7+, so fields validate in Kibana's order.
+    return s.one_of(branches)
 
 
 def genai_secrets(settings):
@@ -361,8 +384,11 @@ def webhook_url_secrets_validator(display):
 
 
 def slack_api_config(settings):
-    # 8.11–9.2: each channel needs id and name; 9.3+: id optional (Terraform data set tf-011 notes).
-    channel_id = s.maybe(s.string(min_length=1)) if settings.version[:2] >= (9, 3) else s.string(min_length=1)
+    # Each channel needs id and name up to 9.2; the id is optional from 9.3
+    # (versions.FACTS['slack_api_channel_id_optional']).
+    channel_id = s.string(min_length=1)
+    if settings.has('slack_api_channel_id_optional'):
+        channel_id = s.maybe(channel_id)
     channel = s.obj({'id': channel_id, 'name': s.string(min_length=1)})
     return s.obj({'allowedChannels': s.maybe(s.array(channel, max_size=500))}, default={})
 
@@ -548,9 +574,9 @@ SWIMLANE_CONFIG = s.obj(dict([
 
 
 def gemini_secrets_validator(secrets, settings):
-    """Gemini credentials check (§5). Only seen in zod-era tests, so applied from 9.3 on (UNVERIFIED boundary):
-    the Terraform data set has ``credentialsJson: secret1`` accepted by earlier releases."""
-    if settings.version[:2] < (9, 3):
+    """Gemini credentials check (§5), from versions.FACTS['gemini_credential_type_check'] (9.3): the
+    Terraform data set has ``credentialsJson: secret1`` accepted by earlier releases."""
+    if not settings.has('gemini_credential_type_check'):
         return
     prefix = 'Error configuring Google Gemini secrets: Error: '
     if not secrets.get('credentialsJson'):
@@ -565,6 +591,19 @@ def gemini_secrets_validator(secrets, settings):
                          'Type was "%s".' % ('undefined' if kind is None else kind))
 
 
+def inference_config(settings):
+    """§5 .inference; contextWindowLength (9.2, PR #230005) and temperature (9.3) as for the other GenAI types."""
+    props = [('provider', s.string()), ('taskType', s.string()), ('inferenceId', s.string()),
+             ('providerConfig', s.record(s.any_value(), default={})),
+             ('taskTypeConfig', s.record(s.any_value(), default={}))]
+    if settings.has('context_window_length'):
+        props.append(('contextWindowLength', s.maybe(s.number())))
+    props.append(('headers', s.maybe(s.record(s.string()))))
+    if settings.has('temperature'):
+        props.append(('temperature', s.maybe(s.number())))
+    return s.obj(dict(props))
+
+
 def _o(*pairs, **kw):
     return s.obj(dict(pairs), **kw)
 
@@ -573,27 +612,23 @@ def _build():
     # Licences: .gen-ai enterprise (§4); .slack/.email/.pagerduty gold and .servicenow* platinum match the
     # basic-licence 403 tests (§1.1, §5); .webhook gold from its source; the others are UNVERIFIED (§9).
     # Feature ids other than the GenAI ones are plausible groupings, also UNVERIFIED.
-    ai_tail = [('contextWindowLength', s.maybe(s.number())), ('temperature', s.maybe(s.number()))]
     notif = [ALERTING, UPTIME, SIEM]
     itsm = [ALERTING, CASES, UPTIME, SIEM]
     types = [
         ConnectorType('.gen-ai', 'OpenAI', 'enterprise', GENAI, genai_config, genai_secrets,
                       genai_config_validator, genai_secrets_validator),
         ConnectorType('.bedrock', 'Amazon Bedrock', 'enterprise', GENAI,
-                      _o(('apiUrl', s.string()), ('defaultModel', s.string(default=DEFAULT_BEDROCK_MODEL)), *ai_tail),
+                      lambda st: _o(('apiUrl', s.string()), ('defaultModel', s.string(default=DEFAULT_BEDROCK_MODEL)),
+                                    *ai_tail(st)),
                       _o(('accessKey', s.string()), ('secret', s.string())),
                       genai_style_config_validator('Amazon Bedrock')),
         ConnectorType('.gemini', 'Google Gemini', 'enterprise', GENAI,
-                      _o(('apiUrl', s.string()), ('defaultModel', s.string(default=DEFAULT_GEMINI_MODEL)),
-                         ('gcpRegion', s.string()), ('gcpProjectID', s.string()), *ai_tail),
+                      lambda st: _o(('apiUrl', s.string()), ('defaultModel', s.string(default=DEFAULT_GEMINI_MODEL)),
+                                    ('gcpRegion', s.string()), ('gcpProjectID', s.string()), *ai_tail(st)),
                       _o(('credentialsJson', s.string())),
                       genai_style_config_validator('Google Gemini'), gemini_secrets_validator),
         ConnectorType('.inference', 'AI Connector', 'enterprise', GENAI,
-                      _o(('provider', s.string()), ('taskType', s.string()), ('inferenceId', s.string()),
-                         ('providerConfig', s.record(s.any_value(), default={})),
-                         ('taskTypeConfig', s.record(s.any_value(), default={})),
-                         ('contextWindowLength', s.maybe(s.number())),
-                         ('headers', s.maybe(s.record(s.string()))), ('temperature', s.maybe(s.number()))),
+                      inference_config,
                       _o(('providerSecrets', s.record(s.any_value(), default={})))),
         ConnectorType('.webhook', 'Webhook', 'gold', notif, webhook_config, webhook_secrets, webhook_config_validator),
         ConnectorType('.cases-webhook', 'Webhook - Case Management', 'gold', itsm, cases_webhook_config,
@@ -658,8 +693,16 @@ REGISTRY = _build()
 SYSTEM_CONNECTORS = {'system-connector-.cases': '.cases'}
 
 
-def get(type_id):
-    return REGISTRY.get(type_id)
+def get(type_id, settings=None):
+    """The type, if the Kibana version in ``settings`` offers it (versions.FACTS per type id)."""
+    ctype = REGISTRY.get(type_id)
+    if ctype is not None and settings is not None and not settings.kibana.offers_type(type_id):
+        return None
+    return ctype
+
+
+def offered(settings):
+    return [t for t in REGISTRY.values() if settings.kibana.offers_type(t.id)]
 
 
 def is_deprecated(type_id, config):

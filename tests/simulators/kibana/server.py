@@ -228,6 +228,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.send_error_body(texts.ROUTE_NOT_FOUND)
 
 
+class Server(ThreadingHTTPServer):
+    """Python's default listen backlog (5) resets connections at 32-100 concurrent clients (issue 13);
+    128 like the OpenAI simulator."""
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Simulator(object):
     """Everything a request handler needs, built from the command line."""
 
@@ -276,8 +283,7 @@ def main(argv=None):
     except (PreconfiguredError, FaultSpecError, OSError, ValueError) as e:
         sys.stderr.write('kibana simulator: %s\n' % e)
         return 2
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
+    server = Server((args.host, args.port), Handler)
     server.sim = sim
     scheme = 'http'
     if args.tls_cert:

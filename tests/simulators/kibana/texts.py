@@ -6,7 +6,8 @@ REASONS = {
     503: 'Service Unavailable',
 }
 
-# §0: CS-era prefixes (Kibana <= 9.2). The connector-level prefix kept the old wording everywhere.
+# §0: CS-era prefixes (Kibana <= 9.2); the prefixes of each version come from versions.KibanaVersion.
+# The connector-level prefix kept the old wording everywhere.
 CONFIG_PREFIX = 'error validating action type config: '
 SECRETS_PREFIX = 'error validating action type secrets: '
 CONNECTOR_PREFIX = 'error validating action type connector: '

@@ -1,6 +1,7 @@
 """Request validation: the route body schemas (§1) and the per-type pipeline (§1.1 step 6)."""
 from . import config_schema as s
 from . import texts
+from . import zod_texts
 
 
 def empty_strings(value):
@@ -44,25 +45,37 @@ def validate_body(schema, body):
         raise texts.bad_request(str(e))
 
 
+def _check(schema, value, settings):
+    """The schema step in the era of the Kibana version: config-schema (first error) or zod (all issues)."""
+    if not settings.kibana.zod:
+        return schema.validate(value)
+    result, issues = s.zparse(schema, value, settings.era)
+    if issues:
+        raise ValueError(zod_texts.format_issues(issues, settings.era))
+    return result
+
+
 def validate_connector(ctype, config, secrets, settings):
     """Type validation in Kibana's order: config schema + custom, secrets schema + custom, connector.
 
-    Returns (validated config, validated secrets), which is what Kibana stores and returns.
+    Returns (validated config, validated secrets), which is what Kibana stores and returns. The texts
+    and prefixes follow the era of ``settings`` (versions.py; reference §0).
     """
+    kibana = settings.kibana
     try:
-        valid_config = ctype.config_schema(settings).validate(config)
+        valid_config = _check(ctype.config_schema(settings), config, settings)
         if ctype.config_validator:
             ctype.config_validator(valid_config, settings)
     except (s.SchemaError, ValueError) as e:
-        raise texts.bad_request(texts.CONFIG_PREFIX + str(e))
+        raise texts.bad_request(kibana.config_prefix + str(e))
     try:
-        valid_secrets = ctype.secrets_schema(settings).validate(secrets)
+        valid_secrets = _check(ctype.secrets_schema(settings), secrets, settings)
         if ctype.secrets_validator:
             ctype.secrets_validator(valid_secrets, settings)
     except (s.SchemaError, ValueError) as e:
-        raise texts.bad_request(texts.SECRETS_PREFIX + str(e))
+        raise texts.bad_request(kibana.secrets_prefix + str(e))
     if ctype.connector_validator:
         message = ctype.connector_validator(config, secrets)  # raw request values, as Kibana passes them
         if message:
-            raise texts.bad_request(texts.CONNECTOR_PREFIX + message)
+            raise texts.bad_request(kibana.connector_prefix + message)
     return valid_config, valid_secrets

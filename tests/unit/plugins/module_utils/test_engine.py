@@ -112,7 +112,8 @@ def test_prune_only_within_scope_and_never_referenced_or_preconfigured():
 
 def test_prune_force_deletes_referenced_and_managed_ids_scope():
     kibana = FakeKibana([live_index('used', referenced_by_count=1), live_index('other')])
-    results, summary = Engine(kibana).ensure_set([], 'default', prune=True, managed_ids=['used'], force=True)
+    results, summary = Engine(kibana).ensure_set([], 'default', prune=True, managed_ids=['used'], force=True,
+                                                 prune_empty=True)
     assert summary['deleted'] == 1 and set(kibana.store) == {'other'}
 
 
@@ -123,10 +124,8 @@ def test_one_failure_does_not_stop_the_others():
     assert "cannot change a connector's type" in results[0]['msg']
 
 
-def test_lost_create_with_id_is_compared_not_duplicated():
-    kibana = FakeKibana()
-    kibana.lose_next.add('create')
-    # the client re-sends a POST to a fixed id after a lost answer; the repeat meets 409
+def retrying(kibana):
+    """Make the fake re-send a create to a fixed id after a lost answer, as KibanaClient's retry does."""
     original = kibana.create_connector
 
     def create_then_retry(space, body, connector_id=None):
@@ -134,20 +133,161 @@ def test_lost_create_with_id_is_compared_not_duplicated():
             return original(space, body, connector_id)
         except KibanaError as exc:
             if exc.status is None and connector_id:
-                return original(space, body, connector_id)
+                try:
+                    return original(space, body, connector_id)
+                except KibanaError as again:
+                    again.retried = True
+                    raise
             raise
     kibana.create_connector = create_then_retry
+    return kibana
+
+
+def test_lost_create_with_id_is_compared_not_duplicated():
+    kibana = retrying(FakeKibana())
+    kibana.lose_next.add('create')
     result = Engine(kibana).ensure_one(index_spec('a'))
     assert result['action'] == 'created' and list(kibana.store) == ['a']
 
 
-def test_lost_create_without_id_is_looked_up_by_name_not_resent():
-    kibana = FakeKibana()
+def test_lost_create_without_id_goes_to_the_derived_id_and_is_compared_not_duplicated():
+    kibana = retrying(FakeKibana())
     kibana.lose_next.add('create')
     spec = index_spec(None, name='By name')
     result = Engine(kibana).ensure_one(spec)
-    assert result['action'] == 'created'
-    assert len(kibana.store) == 1 and kibana.calls.count('create') == 1
+    derived = engine_mod.derived_id('default', '.index', 'By name')
+    assert list(kibana.store) == [derived] and kibana.calls.count('create') == 2
+    assert result['action'] == 'created' and result['connector_id'] == derived and 'lost' in result['msg']
+
+
+def test_derived_id_is_stable_and_differs_by_space_type_and_name():
+    base = engine_mod.derived_id('default', '.index', 'Alerts')
+    assert base == engine_mod.derived_id('default', '.index', 'Alerts') == str(uuid.UUID(base))
+    # the namespace is part of the contract (docs/internals.md): the same inputs give this id forever
+    assert base == str(uuid.uuid5(uuid.UUID('ee56490c-d5b9-58ae-8d47-819a2a6ca3b1'), '["default",".index","Alerts"]'))
+    others = {engine_mod.derived_id('ops', '.index', 'Alerts'), engine_mod.derived_id('default', '.webhook', 'Alerts'),
+              engine_mod.derived_id('default', '.index', 'alerts'), engine_mod.derived_id('default', '.index', 'Alerts ')}
+    assert base not in others and len(others) == 4
+
+
+def test_concurrent_create_reports_what_each_run_did():
+    """Two runs plan a create for the same name-only spec; only the one whose POST succeeded says created."""
+    kibana = FakeKibana()
+    spec = index_spec(None, name='Shared')
+    first, second = Engine(kibana), Engine(kibana)
+    plan_live = kibana.list_connectors('default')  # both runs listed before either wrote
+    one = first._reconcile(spec, first._match_by_name(spec, plan_live))
+    two = second._reconcile(spec, second._match_by_name(spec, plan_live))
+    assert len(kibana.store) == 1
+    assert (one['action'], one['changed']) == ('created', True)
+    assert (two['action'], two['changed']) == ('unchanged', False) and 'already existed' in two['msg']
+    assert one['connector_id'] == two['connector_id'] == engine_mod.derived_id('default', '.index', 'Shared')
+
+
+def test_concurrent_create_with_other_content_updates_it():
+    kibana = FakeKibana()
+    plan_live = kibana.list_connectors('default')
+    Engine(kibana)._reconcile(index_spec(None, name='Shared', config={'index': 'a'}), None)
+    other = Engine(kibana)._reconcile(index_spec(None, name='Shared', config={'index': 'b'}),
+                                      Engine._match_by_name(index_spec(None, name='Shared'), plan_live))
+    assert other['action'] == 'updated' and other['changed'] and len(kibana.store) == 1
+    assert list(kibana.store.values())[0]['config']['index'] == 'b'
+
+
+def test_name_only_spec_adopts_a_handmade_connector_by_name():
+    kibana = FakeKibana([live_index('random-uuid-from-ui', name='Handmade')])
+    results, summary = Engine(kibana).ensure_set([index_spec(None, name='Handmade')], 'default')
+    assert results[0]['action'] == 'unchanged' and results[0]['connector_id'] == 'random-uuid-from-ui'
+    assert set(kibana.store) == {'random-uuid-from-ui'}
+
+
+def test_check_mode_create_without_id_names_the_derived_id():
+    kibana = FakeKibana()
+    results, _summary = Engine(kibana, check_mode=True).ensure_set([index_spec(None, name='New')], 'default')
+    assert results[0]['connector_id'] == engine_mod.derived_id('default', '.index', 'New')
+    assert results[0]['diff']['after']['connector_id'] == results[0]['connector_id'] and kibana.calls == ['list']
+
+
+# ---------------------------------------------------------------------------------------------- prune guards
+def test_prune_of_an_empty_set_is_refused_before_any_request():
+    kibana = FakeKibana([live_index('git-a'), live_index('git-b')])
+    for specs in ([], [index_spec('git-a', state='absent')]):
+        with pytest.raises(engine_mod.GuardError, match='prune_empty'):
+            Engine(kibana).ensure_set(specs, 'default', prune=True, managed_id_prefix='git-')
+    assert kibana.calls == [] and set(kibana.store) == {'git-a', 'git-b'}
+    _results, summary = Engine(kibana).ensure_set([], 'default', prune=True, managed_id_prefix='git-', prune_empty=True)
+    assert summary['deleted'] == 2 and kibana.store == {}
+
+
+def test_empty_set_without_prune_is_fine():
+    kibana = FakeKibana([live_index('git-a')])
+    _results, summary = Engine(kibana).ensure_set([], 'default')
+    assert summary['total'] == 0 and set(kibana.store) == {'git-a'}
+
+
+def test_ambiguous_spec_stops_the_prune_of_its_space():
+    """Both candidates of an ambiguous name-only spec used to be pruned; now nothing is."""
+    kibana = FakeKibana([live_index('git-1', name='Same'), live_index('git-2', name='Same'), live_index('git-keep'),
+                         live_index('git-old')])
+    eng = Engine(kibana)
+    results, summary = eng.ensure_set([index_spec(None, name='Same'), index_spec('git-keep')], 'default', prune=True,
+                                      managed_id_prefix='git-')
+    assert set(kibana.store) == {'git-1', 'git-2', 'git-keep', 'git-old'}
+    refused = dict((r['connector_id'], r['msg']) for r in results if r['action'] == 'refused')
+    assert set(refused) == {'git-1', 'git-2', 'git-old'}
+    assert all('could not be planned' in m and 'ambiguous' in m for m in refused.values())
+    assert summary['failed'] == 1 and 'could not be planned' in eng.prune_refusal
+
+
+def test_a_type_change_stops_the_prune_too():
+    kibana = FakeKibana([live_index('git-a', connector_type_id='.server-log'), live_index('git-old')])
+    eng = Engine(kibana)
+    results, _summary = eng.ensure_set([index_spec('git-a')], 'default', prune=True, managed_id_prefix='git-')
+    assert 'git-old' in kibana.store and eng.prune_refusal
+
+
+@pytest.mark.parametrize('max_deletes,deleted', [(2, 2), (1, 0), ('2', 2), ('50%', 2), ('49%', 0), ('100%', 2),
+                                                 ('0', 0)])
+def test_max_deletes_refuses_the_whole_prune_past_it(max_deletes, deleted):
+    kibana = FakeKibana([live_index('git-keep'), live_index('git-x'), live_index('git-y'), live_index('git-z'),
+                         live_index('other')])
+    eng = Engine(kibana)
+    results, summary = eng.ensure_set([index_spec('git-keep'), index_spec('git-z')], 'default', prune=True,
+                                      managed_id_prefix='git-', max_deletes=max_deletes)
+    assert summary['deleted'] == deleted
+    if deleted:
+        assert set(kibana.store) == {'git-keep', 'git-z', 'other'} and eng.prune_refusal is None
+    else:
+        assert set(kibana.store) == {'git-keep', 'git-x', 'git-y', 'git-z', 'other'}
+        assert 'max_deletes' in eng.prune_refusal and summary['refused'] == 2
+
+
+@pytest.mark.parametrize('value', ['ten', '-1', '150%', '1.5', True, '5 %x'])
+def test_max_deletes_must_be_a_count_or_a_percentage(value):
+    with pytest.raises(ValueError, match='max_deletes'):
+        engine_mod.parse_max_deletes(value)
+
+
+def test_a_single_reference_is_enough_to_refuse_prune_and_absent():
+    """referenced_by_count 1 (not only 2) blocks both prune and state: absent without force."""
+    kibana = FakeKibana([live_index('git-once', referenced_by_count=1), live_index('git-keep')])
+    results, _summary = Engine(kibana).ensure_set([index_spec('git-keep')], 'default', prune=True,
+                                                  managed_id_prefix='git-')
+    assert [r['action'] for r in results if r['connector_id'] == 'git-once'] == ['refused']
+    result = Engine(kibana).ensure_one({'connector_id': 'git-once', 'state': 'absent'})
+    assert result['action'] == 'refused' and 'referenced by 1' in result['msg'] and 'git-once' in kibana.store
+    results, _summary = Engine(kibana).ensure_set([{'connector_id': 'git-once', 'state': 'absent'}], 'default')
+    assert results[0]['action'] == 'refused' and 'git-once' in kibana.store
+    result = Engine(kibana).ensure_one({'connector_id': 'git-once', 'state': 'absent'}, force=True)
+    assert result['action'] == 'deleted' and 'git-once' not in kibana.store
+
+
+def test_derived_id_of_a_renamed_name_only_connector_is_not_pruned():
+    derived = engine_mod.derived_id('default', '.index', 'Mine')
+    kibana = FakeKibana([live_index(derived, name='Renamed in the UI')])
+    results, _summary = Engine(kibana).ensure_set([index_spec(None, name='Mine')], 'default', prune=True,
+                                                  managed_ids=[derived])
+    assert [r['action'] for r in results] == ['updated'] and kibana.store[derived]['name'] == 'Mine'
 
 
 def test_delete_that_meets_404_on_retry_is_done():

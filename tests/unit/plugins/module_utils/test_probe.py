@@ -1,4 +1,4 @@
-"""probe.py: classification, SSE judgement, headers, redaction and reports (no network)."""
+"""The probe without network: classification, SSE judgement, headers, redaction, the runner's settling and the reports."""
 import base64
 import json
 import xml.etree.ElementTree as ET
@@ -6,7 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import harness  # noqa: F401  (makes the collection importable)
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import (
+    probe, probe_classes, probe_kibana, probe_reports, probe_sse, probe_stages, probe_targets, probe_wire)
 
 SECRET = 'sk-canary-unit-0123456789'
 
@@ -14,7 +15,7 @@ SECRET = 'sk-canary-unit-0123456789'
 def gen_ai(config=None, secrets=None, **kw):
     base = {'apiProvider': 'Other', 'apiUrl': 'https://llm.example.com/v1/chat/completions', 'defaultModel': 'llama3.1'}
     base.update(config or {})
-    return probe.Target(connector_id=kw.pop('connector_id', 'llm'), connector_type_id='.gen-ai', config=base,
+    return probe_targets.Target(connector_id=kw.pop('connector_id', 'llm'), connector_type_id='.gen-ai', config=base,
                         secrets={'apiKey': SECRET} if secrets is None else secrets, **kw)
 
 
@@ -51,12 +52,12 @@ def gen_ai(config=None, secrets=None, **kw):
      'kibana_error'),
 ])
 def test_kibana_service_messages_are_classified(service_message, klass):
-    assert probe.classify_kibana_message('an error occurred while running the action', service_message)[0] == klass
+    assert probe_kibana.classify_kibana_message('an error occurred while running the action', service_message)[0] == klass
 
 
 def test_kibana_200_with_status_error_is_a_failure():
     stage = {'name': 'kibana_test', 'via': 'kibana'}
-    probe.judge_kibana_answer(stage, {'status': 'error', 'connector_id': 'x',
+    probe_kibana.judge_kibana_answer(stage, {'status': 'error', 'connector_id': 'x',
                                       'message': 'an error occurred while running the action',
                                       'service_message': 'Status code: 401. Message: Unauthorized API Error',
                                       'retry': True})
@@ -68,7 +69,7 @@ def test_kibana_200_with_status_error_is_a_failure():
 
 def test_kibana_ok_answer_records_usage():
     stage, result = {}, {'usage': None, 'model': None}
-    probe.judge_kibana_answer(stage, {'status': 'ok', 'connector_id': 'x', 'data': {
+    probe_kibana.judge_kibana_answer(stage, {'status': 'ok', 'connector_id': 'x', 'data': {
         'model': 'llama3.1', 'usage': {'prompt_tokens': 1, 'completion_tokens': 2, 'total_tokens': 3},
         'choices': [{'message': {'role': 'assistant', 'content': 'hi'}}]}}, result)
     assert stage['status'] == 'ok'
@@ -85,47 +86,47 @@ def test_kibana_ok_answer_records_usage():
     (503, '', 'upstream_error'),
 ])
 def test_http_statuses_are_classified(status, text, klass):
-    assert probe._class_for_status(status, text) == klass
+    assert probe_classes.class_for_status(status, text) == klass
 
 
 # ------------------------------------------------------------------ what goes upstream
 def test_headers_as_kibana_sends_them():
     target = gen_ai({'headers': {'X-Team': 'sre', 'authorization': 'overridden'}})
-    headers = probe.request_headers(target)
+    headers = probe_stages.request_headers(target)
     assert headers['Authorization'] == 'Bearer %s' % SECRET
     assert 'authorization' not in headers  # Kibana's own auth header wins, case-insensitively
     assert headers['X-Team'] == 'sre'
     azure = gen_ai({'apiProvider': 'Azure OpenAI', 'apiUrl': 'https://r.openai.azure.com/openai/deployments/d/'
                     'chat/completions?api-version=2024-02-01'})
-    assert probe.request_headers(azure)['api-key'] == SECRET
-    assert 'Authorization' not in probe.request_headers(azure)
+    assert probe_stages.request_headers(azure)['api-key'] == SECRET
+    assert 'Authorization' not in probe_stages.request_headers(azure)
     openai = gen_ai({'apiProvider': 'OpenAI', 'organizationId': 'org', 'projectId': 'proj'})
-    assert probe.request_headers(openai)['OpenAI-Organization'] == 'org'
-    assert probe.request_headers(openai)['OpenAI-Project'] == 'proj'
+    assert probe_stages.request_headers(openai)['OpenAI-Organization'] == 'org'
+    assert probe_stages.request_headers(openai)['OpenAI-Project'] == 'proj'
 
 
 def test_stream_options_only_for_official_endpoints():
-    options = probe.Options(via='direct')
-    other = probe.completion_body(gen_ai(), options, stream=True)
+    options = probe_targets.Options(via='direct')
+    other = probe_stages.completion_body(gen_ai(), options, stream=True)
     assert other == {'messages': [{'role': 'user', 'content': 'Hello world'}], 'model': 'llama3.1', 'stream': True}
     official = gen_ai({'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions',
                        'defaultModel': 'gpt-4.1'})
-    assert probe.completion_body(official, options, stream=True)['stream_options'] == {'include_usage': True}
-    assert 'stream' not in probe.completion_body(official, options, stream=False)
-    assert probe.completion_body(official, probe.Options(model='gpt-4o'), stream=False)['model'] == 'gpt-4o'
+    assert probe_stages.completion_body(official, options, stream=True)['stream_options'] == {'include_usage': True}
+    assert 'stream' not in probe_stages.completion_body(official, options, stream=False)
+    assert probe_stages.completion_body(official, probe_targets.Options(model='gpt-4o'), stream=False)['model'] == 'gpt-4o'
 
 
 def test_pki_applies_only_for_other_with_verification_mode():
     pki = {'apiKey': SECRET, 'certificateData': 'Y2VydA==', 'privateKeyData': 'a2V5'}
-    assert probe._pki_applies(gen_ai({'verificationMode': 'full'}, pki))
-    assert not probe._pki_applies(gen_ai({}, pki))
-    assert not probe._pki_applies(gen_ai({'apiProvider': 'OpenAI', 'verificationMode': 'full'}, pki))
-    text = probe.hint('tls_client_cert', gen_ai({}, pki), probe.Options())
+    assert probe_classes.pki_applies(gen_ai({'verificationMode': 'full'}, pki))
+    assert not probe_classes.pki_applies(gen_ai({}, pki))
+    assert not probe_classes.pki_applies(gen_ai({'apiProvider': 'OpenAI', 'verificationMode': 'full'}, pki))
+    text = probe_classes.hint('tls_client_cert', gen_ai({}, pki), probe_targets.Options())
     assert 'verificationMode' in text
 
 
 # ------------------------------------------------------------------ SSE judgement
-class FakeResponse(probe._Response):
+class FakeResponse(probe_wire.Response):
     def __init__(self, pieces, content_type='text/event-stream; charset=utf-8', complete=True):
         super(FakeResponse, self).__init__()
         self.status = 200
@@ -145,7 +146,7 @@ CHUNKS = ['{"choices":[{"delta":{"content":"Hel"}}]}', '{"choices":[{"delta":{"c
 
 def test_stream_arriving_over_time_is_ok():
     pieces = [(100.05 + 0.02 * i, data) for i, data in enumerate(events(CHUNKS))]
-    verdict = probe.judge_stream(FakeResponse(pieces))
+    verdict = probe_sse.judge_stream(FakeResponse(pieces))
     assert verdict['class'] is None
     assert verdict['events'] == 4 and verdict['reads'] == 4
     assert verdict['first_event_ms'] == 50
@@ -154,40 +155,34 @@ def test_stream_arriving_over_time_is_ok():
 
 def test_stream_arriving_at_once_is_buffered():
     pieces = [(100.4, b''.join(events(CHUNKS)))]
-    verdict = probe.judge_stream(FakeResponse(pieces))
+    verdict = probe_sse.judge_stream(FakeResponse(pieces))
     assert verdict['class'] == 'stream_buffered'
     assert 'all 4 events arrived at once after 400 ms' in verdict['detail']
 
 
 def test_stream_in_two_late_reads_is_buffered_but_in_two_spread_reads_is_not():
     first, rest = events(CHUNKS)[0], b''.join(events(CHUNKS)[1:])
-    assert probe.judge_stream(FakeResponse([(100.400, first), (100.401, rest)]))['class'] == 'stream_buffered'
-    assert probe.judge_stream(FakeResponse([(100.1, first), (100.4, rest)]))['class'] is None
+    assert probe_sse.judge_stream(FakeResponse([(100.400, first), (100.401, rest)]))['class'] == 'stream_buffered'
+    assert probe_sse.judge_stream(FakeResponse([(100.1, first), (100.4, rest)]))['class'] is None
     # an event split over two reads counts when its last byte arrived
-    assert probe.judge_stream(FakeResponse([(100.1, first[:10]), (100.4, first[10:] + rest)]))['class'] == \
+    assert probe_sse.judge_stream(FakeResponse([(100.1, first[:10]), (100.4, first[10:] + rest)]))['class'] == \
         'stream_buffered'
 
 
 def test_stream_without_done_or_sse():
     pieces = [(100.1 + 0.02 * i, data) for i, data in enumerate(events(CHUNKS[:3]))]
-    assert probe.judge_stream(FakeResponse(pieces, complete=False))['class'] == 'stream_incomplete'
+    assert probe_sse.judge_stream(FakeResponse(pieces, complete=False))['class'] == 'stream_incomplete'
     as_json = [(100.1, b'{"choices": [], "usage": {}}')]
-    verdict = probe.judge_stream(FakeResponse(as_json, content_type='application/json'))
+    verdict = probe_sse.judge_stream(FakeResponse(as_json, content_type='application/json'))
     assert verdict['class'] == 'stream_not_sse'
     assert "'application/json'" in verdict['detail']
-    assert probe.judge_stream(FakeResponse([(100.1, b': keep-alive\n\n')]))['class'] == 'stream_not_sse'
+    assert probe_sse.judge_stream(FakeResponse([(100.1, b': keep-alive\n\n')]))['class'] == 'stream_not_sse'
 
 
 def test_sse_parser_handles_crlf_and_events_split_across_reads():
-    parsed = probe.parse_sse([(1.0, b'data: {"a"'), (2.0, b':1}\r\n\r\ndata: [DO'), (3.0, b'NE]\n\n')])
+    parsed = probe_sse.parse_sse([(1.0, b'data: {"a"'), (2.0, b':1}\r\n\r\ndata: [DO'), (3.0, b'NE]\n\n')])
     assert [(e['data'], e['at'], e['read']) for e in parsed] == [('{"a":1}', 2.0, 1), ('[DONE]', 3.0, 2)]
 
-
-def test_dechunk_keeps_incomplete_chunks():
-    decoded, rest, done = probe._dechunk(b'5\r\nhello\r\n3\r\nwo')
-    assert (decoded, rest, done) == (b'hello', b'3\r\nwo', False)
-    decoded, rest, done = probe._dechunk(rest + b'r\r\n0\r\n\r\n')
-    assert (decoded, done) == (b'wor', True)
 
 
 # ------------------------------------------------------------------ secrets never leave
@@ -196,38 +191,38 @@ def test_redactor_masks_secret_values_and_pem_lines():
     target = gen_ai(secrets={'apiKey': SECRET, 'privateKeyData': base64.b64encode(pem.encode()).decode()})
     text = target.redactor('key %s and line %s' % (SECRET, 'A' * 64))
     assert SECRET not in text and 'A' * 64 not in text
-    assert text.count(probe.MASK) == 2
+    assert text.count(probe_targets.MASK) == 2
 
 
 def test_results_are_redacted(monkeypatch):
     target = gen_ai()
 
-    def fake_direct(result, tgt, options):
+    def fake_direct(result, tgt, options, gates):
         result['stages'].append({'name': 'auth', 'via': 'direct', 'status': 'failed', 'class': 'auth',
                                  'detail': 'HTTP 401: Incorrect API key provided: %s' % SECRET})
-    monkeypatch.setattr(probe, '_direct_part', fake_direct)
-    result = probe.test_target(target, probe.Options(via='direct'))
+    monkeypatch.setattr(probe_stages, 'direct_part', fake_direct)
+    result = probe.test_target(target, probe_targets.Options(via='direct'))
     assert result['status'] == 'failed' and result['class'] == 'auth'
     assert SECRET not in json.dumps(result)
 
 
 def test_both_prefers_direct_class_but_kibana_side_problems_first(monkeypatch):
     def fake_kibana(klass):
-        def run(result, target, options, client, find_live):
+        def run(result, target, options, client, find_live, gates):
             result['stages'].append({'name': 'kibana_test', 'via': 'kibana', 'status': 'failed', 'class': klass,
                                      'detail': 'kibana says %s' % klass})
         return run
 
-    def fake_direct(result, target, options):
+    def fake_direct(result, target, options, gates):
         result['stages'].append({'name': 'stream', 'via': 'direct', 'status': 'failed', 'class': 'stream_buffered',
                                  'detail': 'buffered'})
-    monkeypatch.setattr(probe, '_direct_part', fake_direct)
-    monkeypatch.setattr(probe, '_kibana_part', fake_kibana('kibana_error'))
-    result = probe.test_target(gen_ai(), probe.Options(via='both'))
+    monkeypatch.setattr(probe_stages, 'direct_part', fake_direct)
+    monkeypatch.setattr(probe_kibana, 'kibana_part', fake_kibana('kibana_error'))
+    result = probe.test_target(gen_ai(), probe_targets.Options(via='both'))
     assert result['class'] == 'stream_buffered'
     assert 'also kibana stage kibana_test: kibana_error' in result['message']
-    monkeypatch.setattr(probe, '_kibana_part', fake_kibana('not_found'))
-    assert probe.test_target(gen_ai(), probe.Options(via='both'))['class'] == 'not_found'
+    monkeypatch.setattr(probe_kibana, 'kibana_part', fake_kibana('not_found'))
+    assert probe.test_target(gen_ai(), probe_targets.Options(via='both'))['class'] == 'not_found'
 
 
 # ------------------------------------------------------------------ targets
@@ -249,28 +244,28 @@ def test_targets_from_specs_skips_absent_applies_defaults_and_pki():
 
     def defaults(type_id, config):
         return dict({'defaultModel': 'gpt-4.1'}, **config) if config.get('apiProvider') == 'OpenAI' else config
-    targets = probe.targets_from_specs(specs, 'default', pki_encoder=encoder, defaults=defaults)
+    targets = probe_targets.targets_from_specs(specs, 'default', pki_encoder=encoder, defaults=defaults)
     assert [t.connector_id for t in targets] == ['a', 'b', 'c']
     assert targets[0].config['defaultModel'] == 'gpt-4.1'
     assert targets[1].secrets == {'certificateData': 'Y2VydA=='}
     assert targets[2].space_id == 'sec'
-    result = probe.test_target(targets[2], probe.Options(via='direct'))
+    result = probe.test_target(targets[2], probe_targets.Options(via='direct'))
     assert result['class'] == 'config' and 'not a PEM certificate' in result['message']
 
 
 def test_non_genai_is_skipped_and_ids_need_kibana():
-    slack = probe.Target(connector_id='s', connector_type_id='.slack', config={'x': 1})
-    result = probe.test_target(slack, probe.Options(via='direct'))
+    slack = probe_targets.Target(connector_id='s', connector_type_id='.slack', config={'x': 1})
+    result = probe.test_target(slack, probe_targets.Options(via='direct'))
     assert result['status'] == 'skipped'
-    bare = probe.targets_from_ids(['x'], 'default')[0]
+    bare = probe_targets.targets_from_ids(['x'], 'default')[0]
     bare.connector_type_id = '.gen-ai'
-    result = probe.test_target(bare, probe.Options(via='direct'))
+    result = probe.test_target(bare, probe_targets.Options(via='direct'))
     assert result['status'] == 'failed' and result['class'] == 'config'
     assert 'never returns secrets' in result['message']
 
 
 def test_bad_api_url_is_a_config_failure():
-    result = probe.test_target(gen_ai({'apiUrl': 'ftp://x/y'}), probe.Options(via='direct'))
+    result = probe.test_target(gen_ai({'apiUrl': 'ftp://x/y'}), probe_targets.Options(via='direct'))
     assert result['class'] == 'config'
     assert [s['status'] for s in result['stages']][0] == 'failed'
 
@@ -290,7 +285,7 @@ RESULTS = [
 
 
 def test_junit_is_well_formed_with_failures_and_skips():
-    root = ET.fromstring(probe.junit_xml(RESULTS))
+    root = ET.fromstring(probe_reports.junit_xml(RESULTS))
     suite = root.find('testsuite')
     assert (suite.get('tests'), suite.get('failures'), suite.get('skipped')) == ('3', '1', '1')
     cases = suite.findall('testcase')
@@ -303,7 +298,7 @@ def test_junit_is_well_formed_with_failures_and_skips():
 
 
 def test_markdown_summary_escapes_pipes_and_lists_failed_stages():
-    text = probe.markdown_summary(RESULTS)
+    text = probe_reports.markdown_summary(RESULTS)
     assert '3 connectors: 1 ok, 1 failed, 1 skipped' in text
     assert '| bad\\|one | sec | direct | **failed** | stream_buffered | 400 ms |' in text
     assert '- direct/stream: failed [stream_buffered] 400 ms (first byte 399 ms)' in text
@@ -311,8 +306,8 @@ def test_markdown_summary_escapes_pipes_and_lists_failed_stages():
 
 def test_write_report_creates_folders(tmp_path):
     path = tmp_path / 'a' / 'b' / 'report.md'
-    probe.write_report(str(path), 'hello')
+    probe_reports.write_report(str(path), 'hello')
     assert path.read_text() == 'hello'
-    probe.write_report(str(path), 'again')
+    probe_reports.write_report(str(path), 'again')
     assert path.read_text() == 'again'
     assert [p.name for p in path.parent.iterdir()] == ['report.md']

@@ -286,3 +286,44 @@ def test_an_error_of_every_release_is_not_a_version_refusal():
         report = spec.validate_specs([s], kibana_version=version)
         assert not report.ok and not spec.version_refusal(report.errors), version
         assert not any(e.get('accepted_from') or e.get('accepted_until') for e in report.errors)
+
+
+# ---------------------------------------------------------------------------------------------- issue 9 rules
+def test_name_only_specs_with_the_same_name_and_type_are_an_error():
+    one = {'name': 'Alerts', 'connector_type_id': '.index', 'config': {'index': 'a'}}
+    report = spec.validate_specs([one, dict(one), dict(one, connector_type_id='.server-log', config={}),
+                                  dict(one, space_id='ops')])
+    dup = [e for e in report.errors if e['rule'] == 'duplicate-name']
+    assert len(dup) == 1 and dup[0]['connector'] == 'Alerts' and 'spec #1' in dup[0]['message']
+    # with ids (or one absent) they are two connectors: only the name warning, no error
+    ok = spec.validate_specs([dict(one, connector_id='a'), dict(one, connector_id='b'), dict(one, state='absent')])
+    assert not [e for e in ok.errors if e['rule'] == 'duplicate-name']
+
+
+@pytest.mark.parametrize('key,value', [('connector_id', '.'), ('connector_id', '..'), ('space_id', '..')])
+def test_ids_a_url_path_cannot_carry_are_an_error(key, value):
+    report = spec.validate_specs([dict({'connector_id': 'x', 'name': 'n', 'connector_type_id': '.server-log'},
+                                       **{key: value})])
+    assert [e['rule'] for e in report.errors if e['path'] == '/' + key] == ['url-id']
+
+
+@pytest.mark.parametrize('type_id,config,hint', [
+    ('.webhook', {'url': 'https://h.example.com', 'headers': {'Authorization': 'Bearer x', 'X-Team': 'a'}},
+     'secrets.secretHeaders'),
+    ('.cases-webhook', None, 'secrets.secretHeaders'),
+    ('.gen-ai', {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions',
+                 'headers': {'x-api-key': 'k'}}, 'secrets.apiKey'),
+])
+def test_credential_like_headers_in_config_warn_with_the_secret_alternative(type_id, config, hint):
+    if config is None:
+        config = {'createIncidentUrl': 'https://h.example.com/i', 'createIncidentJson': '{}',
+                  'createIncidentResponseKey': 'id', 'getIncidentUrl': 'https://h.example.com/i/{{{external.system.id}}}',
+                  'getIncidentResponseExternalTitleKey': 't', 'viewIncidentUrl': 'https://h.example.com/v',
+                  'updateIncidentUrl': 'https://h.example.com/u', 'updateIncidentJson': '{}',
+                  'headers': {'X-Auth-Token': 't', 'Accept': 'application/json'}}
+    report = spec.validate_specs([{'connector_id': 'c', 'name': 'c', 'connector_type_id': type_id, 'config': config,
+                                   'secrets': {'apiKey': 'k'} if type_id == '.gen-ai' else {}}])
+    warned = [w for w in report.warnings if w['path'].startswith('/config/headers/')]
+    assert len(warned) == 1 and hint in warned[0]['hint'] and 'looks like a credential' in warned[0]['message']
+    assert spec.credential_header('Proxy-Authorization') and spec.credential_header('api-key')
+    assert not spec.credential_header('Content-Type') and not spec.credential_header('X-Team')
