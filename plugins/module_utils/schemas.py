@@ -384,7 +384,9 @@ def _apply_defaults(type_id, branch_name, schema, version):
         if tid != type_id or branch not in (None, branch_name) or prop is None:
             continue
         known, value = versions.server_default(type_id, branch_name, field, version)
-        if known:
+        if known and value is None:
+            prop.pop('default', None)  # the release stores no default
+        elif known:
             prop['default'] = value
         else:
             prop.pop('default', None)

@@ -49,17 +49,18 @@ FACTS = (
     {'id': 'type-gemini', 'kind': 'type', 'type_id': '.gemini', 'since': ('8.15.0',),
      'what': 'the Google Gemini connector (.gemini) is registered',
      'source': 'elastic/kibana PR #183668 "Gemini connector integration" (v8.15.0)'},
-    {'id': 'type-thehive', 'kind': 'type', 'type_id': '.thehive', 'since': ('8.16.0',), 'verified': False,
+    {'id': 'type-thehive', 'kind': 'type', 'type_id': '.thehive', 'since': ('8.16.0',),
      'what': 'the TheHive connector (.thehive) is available',
-     'source': 'elastic/kibana PR #180138 (TheHive Case Connector), PR #191903 "Enable TheHive connector in the UI" '
-               '(v8.16.0), API docs PR #192424 (v8.16.0); the hidden registration may be older'},
-    {'id': 'type-inference', 'kind': 'type', 'type_id': '.inference', 'since': ('8.18.0', '9.0.0'), 'verified': False,
+     'source': 'Kibana docs kibana/8.16/thehive-action-type.html ("Added in 8.16.0"); elastic/kibana PR #180138, '
+               'PR #191903 "Enable TheHive connector in the UI" (v8.16.0), API docs PR #192424 (v8.16.0)'},
+    {'id': 'type-inference', 'kind': 'type', 'type_id': '.inference', 'since': ('8.18.0', '9.0.0'),
      'what': 'the AI Connector (.inference) is registered',
-     'source': 'elastic/kibana issue #202623 "[Meta][8.x] Kibana AI Connector integration" (v8.18.0); the 8.x '
-               'releases before 8.18 kept it behind a feature flag'},
-    {'id': 'type-xsoar', 'kind': 'type', 'type_id': '.xsoar', 'since': ('8.19.0', '9.1.0'), 'verified': False,
+     'source': 'elastic/kibana PR #209197 "Enable inference connector for ESS by default", backported to 8.18 '
+               '(#209895) and 9.0 (#209864); added behind an experimental flag in 8.16 (PR #189027), disabled for '
+               '8.17 (PR #202538)'},
+    {'id': 'type-xsoar', 'kind': 'type', 'type_id': '.xsoar', 'since': ('8.19.0', '9.1.0'),
      'what': 'the Cortex XSOAR connector (.xsoar) is registered',
-     'source': 'elastic/kibana PR #212049 "XSOAR Connector" (opened 2025-02-21, after the 8.18/9.0 feature freeze)'},
+     'source': 'elastic/kibana PR #212049 "XSOAR Connector" (main: 9.1) and its 8.19 backport PR #224698'},
     {'id': 'type-jsm', 'kind': 'type', 'type_id': '.jira-service-management', 'since': ('9.2.0',),
      'what': 'the Jira Service Management connector (.jira-service-management) is registered',
      'source': 'elastic/kibana PR #231155 (phase 1, backend registration), PR #235408 (UI); '
@@ -90,13 +91,15 @@ FACTS = (
      'source': 'x-pack/platform/plugins/shared/stack_connectors/common/openai/schema.ts @9b250a83 has them with '
                '"Other"; early 8.x (@6f3eebfc) has none; first release not read, so not gated'},
     {'id': 'gen-ai-openai-org-project', 'kind': 'field', 'type_id': '.gen-ai', 'part': 'config',
-     'branches': ('OpenAI',), 'field': 'organizationId', 'since': (OLDEST,), 'verified': False,
+     'branches': ('OpenAI',), 'fields': ('organizationId', 'projectId'), 'since': ('8.18.0', '9.0.0'),
      'what': '.gen-ai OpenAI organizationId / projectId',
-     'source': 'reference §4.1 (present in the newest config-schema copy @0935d444); first release not read, not gated'},
+     'source': 'elastic/kibana PR #213117 (server schema), PR #213760 (UI, labels v8.18.0, v8.19.0); 9.0 was '
+               'released with 8.18'},
     {'id': 'gen-ai-native-function-calling', 'kind': 'field', 'type_id': '.gen-ai', 'part': 'config',
-     'branches': ('Other',), 'field': 'enableNativeFunctionCalling', 'since': (OLDEST,), 'verified': False,
-     'what': '.gen-ai Other enableNativeFunctionCalling',
-     'source': 'reference §4.1 (@0935d444, kbn-connector-schemas v1.ts); first release not read, not gated'},
+     'branches': ('Other',), 'field': 'enableNativeFunctionCalling', 'since': ('9.2.0',),
+     'what': '.gen-ai Other enableNativeFunctionCalling (no 8.x release has it)',
+     'source': 'elastic/kibana PR #232097 "Introduce enableNativeFunctionCalling schema change to the OpenAI '
+               'connector" (labels v9.2.0, backport:skip)'},
     {'id': 'gen-ai-default-model-8', 'kind': 'default', 'type_id': '.gen-ai', 'branch': 'OpenAI',
      'field': 'defaultModel', 'since': ('8.0.0',), 'value': 'gpt-4',
      'what': 'Kibana fills .gen-ai OpenAI defaultModel with gpt-4 (8.x)',
@@ -107,6 +110,17 @@ FACTS = (
      'source': 'platform tests .../connector_types/openai.ts @168c6a5a, @bbaa7aaa; '
                'kbn-connector-schemas/openai/constants.ts @64590b2f, @538d041d (DEFAULT_MODEL = gpt-4.1); '
                'whether 9.0 already had it is not read'},
+    {'id': 'gen-ai-verification-mode-no-default', 'kind': 'default', 'type_id': '.gen-ai', 'branch': 'Other',
+     'field': 'verificationMode', 'since': ('8.0.0',), 'value': None, 'absent': True,
+     'what': '.gen-ai Other verificationMode: no stored default (config-schema maybe(), zod v3 .default().optional() '
+             'leaves a missing key missing)',
+     'source': 'reference §4.1 (the defaultValue inside maybe has no effect; zod v3 optional wins)'},
+    {'id': 'gen-ai-verification-mode-default', 'kind': 'default', 'type_id': '.gen-ai', 'branch': 'Other',
+     'field': 'verificationMode', 'since': ('9.4.0',), 'value': 'full', 'verified': False,
+     'what': 'Kibana stores .gen-ai Other verificationMode "full" when the spec has none (zod v4 applies '
+             '.default("full").optional() to a missing key)',
+     'source': 'kbn-connector-schemas/openai/schemas/v1.ts (z.enum([...]).default("full").optional()) with zod v4 '
+               'semantics (PR #252702, v9.4.0); derived, not asserted by a Kibana test'},
     {'id': 'bedrock-default-model', 'kind': 'default', 'type_id': '.bedrock', 'field': 'defaultModel',
      'since': ('9.3.0',), 'value': 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
      'what': 'Kibana fills .bedrock defaultModel (older releases: another model, not recorded; the collection '
@@ -135,10 +149,10 @@ FACTS = (
                'contextWindowLength/temperature: z.coerce.number()); reference §5 (.email port coerced)'},
     # ---------------------------------------------------------------- response fields (reference §2.3)
     {'id': 'response-is-connector-type-deprecated', 'kind': 'response', 'field': 'is_connector_type_deprecated',
-     'since': ('9.0.0',), 'verified': False,
-     'what': 'connector answers carry is_connector_type_deprecated',
-     'source': 'x-pack/platform/test/.../actions/create.ts @080515da, get_all.ts @3a468daf (9.x); absent from the '
-               '8.x openai tests'},
+     'since': ('9.2.0',),
+     'what': 'connector answers carry is_connector_type_deprecated (and connector types is_deprecated)',
+     'source': 'elastic/kibana PR #236662 "Add support to deprecate connector types" (backport:skip); '
+               'elastic/docs-content #3301 ("When: 9.2"); asserted in create.ts @080515da'},
     {'id': 'response-auth-mode', 'kind': 'response', 'field': 'auth_mode', 'since': ('9.4.0',), 'verified': False,
      'what': 'GET answers carry auth_mode ("shared")',
      'source': 'x-pack/platform/test/.../actions/get.ts @36e9a9fd (newest main only)'},
@@ -230,7 +244,7 @@ def missing_fields(type_id, part, branch, version):
         if row['kind'] == 'field' and row['part'] == part and _applies(row, type_id) and \
                 (branch is None or 'branches' not in row or branch in row['branches']) and \
                 not has(row['since'], version):
-            out.add(row['field'])
+            out.update(row.get('fields') or (row['field'],))
     return out
 
 
@@ -240,7 +254,8 @@ def missing_branches(type_id, version):
 
 
 def server_default(type_id, branch, field, version):
-    """(known, value): Kibana's default for the field in ``version``. known=False: the table does not say."""
+    """(known, value): Kibana's default for the field in ``version`` (value None with known=True: Kibana
+    stores none). known=False: the table does not say."""
     found = (False, None)
     rows = [r for r in FACTS if r['kind'] == 'default' and _applies(r, type_id) and r['field'] == field
             and r.get('branch') in (None, branch)]
