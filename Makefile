@@ -67,7 +67,8 @@ kibana-sim: venv
 
 test-kibana-sim: venv
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS) tests/integration/test_kibana_simulator.py \
-	  tests/integration/test_kibana_simulator_types.py tests/integration/test_kibana_simulator_ops.py
+	  tests/integration/test_kibana_simulator_types.py tests/integration/test_kibana_simulator_ops.py \
+	  tests/integration/test_kibana_simulator_versions.py
 
 # Benchmark (not a test): connector_test over 100 connectors against an upstream with 200 ms latency
 .PHONY: bench-test

@@ -15,6 +15,7 @@ The same schema objects also validate the way Kibana's zod schemas do from 9.3 o
 (``Ctx.era``); the issues are turned into text by zod_texts.py.
 """
 import copy
+import math
 import re
 
 MISSING = object()  # JavaScript's undefined: a key that is absent
@@ -86,7 +87,7 @@ class Ctx(object):
 
 def zod_type(value):
     """zod's parsed-type names (v3 getParsedType; v4 says 'NaN' where v3 says 'nan')."""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return 'nan'
     name = type_detect(value)
     return {'Array': 'array', 'Object': 'object'}.get(name, name)
@@ -231,7 +232,7 @@ class Number(Type):
     def zcheck(self, value, path, ctx):
         # Kibana's zod connector schemas use z.coerce.number() for their numbers (reference §4.1).
         number = js_number(value)
-        if isinstance(number, float) and number != number:
+        if isinstance(number, float) and math.isnan(number):
             ctx.add('invalid_type', path, expected='number', received='nan')
             return value
         if self.minimum is not None and number < self.minimum:
@@ -328,11 +329,11 @@ class OneOf(Type):
                     ctx.issues.extend(issues)
                     return out
         else:
-            alive = [(out, issues) for out, issues in results if not any(i.aborts for i in issues)]
+            alive = [result for result in results if not any(i.aborts for i in result[1])]
             if len(alive) == 1:
                 ctx.issues.extend(alive[0][1])
                 return alive[0][0]
-        ctx.add('invalid_union', path, union_errors=[issues for _, issues in results])
+        ctx.add('invalid_union', path, union_errors=[result[1] for result in results])
         return value
 
     def zmissing(self, path, ctx):

@@ -155,9 +155,10 @@ def genai_config(settings):
     azure = [('apiProvider', s.literal('Azure OpenAI')), ('apiUrl', s.string())]
     if settings.has('genai_azure_default_model'):
         azure.append(('defaultModel', s.maybe(s.string())))
-    openai = [('apiProvider', s.literal('OpenAI')), ('apiUrl', s.string()),
-              ('organizationId', s.maybe(s.string())), ('projectId', s.maybe(s.string())),
-              ('defaultModel', s.string(default=settings.kibana.default_openai_model))]
+    openai = [('apiProvider', s.literal('OpenAI')), ('apiUrl', s.string())]
+    if settings.has('genai_organization_project'):
+        openai += [('organizationId', s.maybe(s.string())), ('projectId', s.maybe(s.string()))]
+    openai.append(('defaultModel', s.string(default=settings.kibana.default_openai_model)))
     branches = [s.obj(dict(azure + tail)), s.obj(dict(openai + tail))]
     if settings.has('genai_other_provider'):
         other = [('apiProvider', s.literal('Other')), ('apiUrl', s.string()), ('defaultModel', s.string())]
@@ -165,7 +166,9 @@ def genai_config(settings):
             # maybe(oneOf(..., {defaultValue: 'full'})) / z.enum(...).default('full').optional(): the default
             # only takes effect under zod v4 (versions.FACTS['optional_default_applied']).
             other.append(('verificationMode', s.maybe(s.enum(['full', 'certificate', 'none'], default='full'))))
-        other += tail + [('enableNativeFunctionCalling', s.maybe(s.boolean()))]
+        other += tail
+        if settings.has('genai_native_function_calling'):
+            other.append(('enableNativeFunctionCalling', s.maybe(s.boolean())))
         branches.append(s.obj(dict(other)))
     # dict() keeps insertion order on 3.7+, so fields validate in Kibana's order.
     return s.one_of(branches)

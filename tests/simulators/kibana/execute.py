@@ -107,9 +107,11 @@ def execute(connector, secrets, params, settings):
     if type_id in SUB_ACTION_TYPES:
         problem = _validate_sub_action_params(params, era)
         if problem:
+            # §3: the params-validation errorSource is 'user' in 9.x tests, 'framework' in 8.x tests.
+            source = 'framework' if _major((settings or {}).get('kibana_version')) < 9 else 'user'
             return 200, {'connector_id': connector_id, 'status': 'error',
                          'message': 'error validating action params: %s' % problem,
-                         'retry': False, 'errorSource': 'user'}
+                         'retry': False, 'errorSource': source}
     try:
         if type_id != '.gen-ai':
             raise ExecutorError('The Kibana simulator does not simulate running %s connectors; only .gen-ai is '
@@ -131,6 +133,10 @@ def _era(version):
     if (major, minor) >= (9, 3):
         return 'Z3'
     return 'CS'
+
+
+def _major(version):
+    return int((re.findall(r'\d+', str(version or '9.2.0')) or ['9'])[0])
 
 
 def _type_name(value):

@@ -182,13 +182,13 @@ class Handler(BaseHTTPRequestHandler):
         if not sim.api_keys and sim.username is None:
             return
         header = self.headers.get('Authorization') or ''
-        scheme, _, value = header.partition(' ')
+        scheme, _sep, value = header.partition(' ')
         value = value.strip()
         if scheme.lower() == 'apikey' and value and value in sim.api_keys:
             return
         if scheme.lower() == 'basic' and sim.username is not None:
             try:
-                user, _, password = base64.b64decode(value).decode('utf-8').partition(':')
+                user, _sep, password = base64.b64decode(value).decode('utf-8').partition(':')
             except (ValueError, UnicodeDecodeError):
                 user = password = None
             if user == sim.username and password == sim.password:
@@ -204,6 +204,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == 'POST' and path == '/_sim/stats/reset':
             store.stats.clear()
             return self.send_json(200, {'ok': True})
+        if self.command == 'GET' and path == '/_sim/version':
+            kibana = sim.settings.kibana
+            return self.send_json(200, {'version': kibana.text, 'modelled_as': '%d.%d.%d' % kibana.modelled,
+                                        'era': kibana.era, 'facts': kibana.describe()})
         if self.command == 'POST' and path == '/_sim/reset':
             store.reset()
             return self.send_json(200, {'ok': True})

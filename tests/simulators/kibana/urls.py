@@ -52,7 +52,7 @@ def parse_js_url(text):
             raise InvalidURL('Invalid URL')
         host, port = hostport[:end + 1], hostport[end + 1:].lstrip(':')
     else:
-        host, _, port = hostport.partition(':')
+        host, _sep, port = hostport.partition(':')
     if scheme == 'file':
         return JsURL('file:', host.lower(), None)
     if not host or (set(host) & _FORBIDDEN_HOST_CHARS and not host.startswith('[')):

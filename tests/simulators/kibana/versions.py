@@ -48,22 +48,31 @@ FACTS = {
                                   'validate_with_schema.ts; Z4 texts in tests/actions/connector_types/email.ts @01ad79c3'),
     # --- connector types offered (reference §5 "Also registered") ---
     '.thehive': Fact('8.16.0', '9.0.0', 'Kibana docs kibana/8.16/thehive-action-type.html: "Added in 8.16.0"'),
-    '.inference': Fact('8.18.0', '9.0.0', 'Docs page kibana/8.16/inference-action-type.html exists, but the type sat '
-                                          'behind the stack_connectors experimental flag inferenceConnectorOn (now '
-                                          'inferenceConnectorOff: false, common/experimental_features.ts); default-on '
-                                          'release UNVERIFIED, taken as 8.18/9.0'),
-    '.xsoar': Fact(None, '9.1.0', 'Elastic connector list "XSOAR (9.1+)" (third-party skill page quoting the docs); '
-                                  'a backport to 8.19 is UNVERIFIED'),
+    '.inference': Fact('8.18.0', '9.0.0', 'elastic/kibana PR #189027 added it in 8.16 behind an experimental flag '
+                                          '(disabled again for 8.17, PR #202538); PR #209197 "Enable inference '
+                                          'connector for ESS by default" with backports to 8.18 (#209895), 8.x '
+                                          '(#209865) and 9.0 (#209864)'),
+    '.xsoar': Fact('8.19.0', '9.1.0', 'elastic/kibana PR #212049 "XSOAR Connector" (main, 2025-06: 9.1) and its 8.19 '
+                                      'backport PR #224698; the UI flag hideInUI was removed by PR #224845'),
     '.jira-service-management': Fact(None, '9.2.0', 'elastic/docs-content issue #2880: new connector for Jira Service '
                                                     'Management, elastic/kibana PR #231155, "When: 9.2"'),
     # --- .gen-ai (reference §4) ---
-    'genai_other_provider': Fact('8.16.0', '9.0.0', 'Reference §4.1 history (@9b250a83 adds the Other branch); first '
-                                                    'release UNVERIFIED (reference §9 says 8.16?)'),
+    'genai_other_provider': Fact('8.16.0', '9.0.0', 'elastic/kibana PR #194831 "Add Other option to the existing '
+                                                    'OpenAI Connector dropdown list" (labels v8.16.0, '
+                                                    'backport:version); elastic/security-docs #5965 "ESS release '
+                                                    '8.16"'),
+    'genai_organization_project': Fact('8.18.0', '9.0.0', 'elastic/kibana PR #213117 added organizationId/projectId '
+                                                          'to the OpenAI branch of the server schema (intermediate '
+                                                          'release); PR #213760 lifting the UI flag is labelled '
+                                                          'v8.18.0, v8.19.0; 9.0 (released with 8.18) UNVERIFIED'),
+    'genai_native_function_calling': Fact(None, '9.2.0', 'elastic/kibana PR #232097 "Introduce enableNativeFunction'
+                                                         'Calling schema change to the OpenAI connector" (labels '
+                                                         'v9.2.0, backport:skip)'),
     'genai_pki': Fact('8.19.0', '9.1.0', 'Reference §4.1: PKI schema PR #215624 (labels v8.19.0, v9.1.0), '
                                          'implementation PR #219984 (v8.19.0)'),
     'genai_default_model_gpt_4_1': Fact(None, '9.0.0', 'Reference §4: DEFAULT_OPENAI_MODEL gpt-4 in 8.x tests '
-                                                      '(openai.ts @8f98960e), gpt-4.1 in 9.x tests (@168c6a5a, '
-                                                      '@bbaa7aaa); gpt-5-chat (@cd2440ca) UNVERIFIED, not modelled'),
+                                                       '(openai.ts @8f98960e), gpt-4.1 in 9.x tests (@168c6a5a, '
+                                                       '@bbaa7aaa); gpt-5-chat (@cd2440ca) UNVERIFIED, not modelled'),
     'context_window_length': Fact(None, '9.2.0', 'elastic/kibana PR #228371 "[inference] add base support for '
                                                  'context window length detection" (labels v9.2.0, backport:skip): '
                                                  'contextWindowLength on .gen-ai/.bedrock/.gemini (and .inference, '
@@ -89,11 +98,16 @@ FACTS = {
                                                         'before 9.3) was accepted earlier. 8.19/9.2 backport '
                                                         'UNVERIFIED'),
     # --- response fields (reference §2.3, §2.4) ---
-    'is_connector_type_deprecated': Fact(None, '9.0.0', 'Reference §2.3: in 9.x tests (create.ts @080515da, '
-                                                        'get_all.ts @3a468daf), not in 8.x openai tests; first 9.x '
-                                                        'release UNVERIFIED'),
-    'list_types_is_deprecated': Fact(None, '9.0.0', 'Reference §2.4: is_deprecated is newer than the '
-                                                    'list_types.test.ts @01627b12 shape; boundary UNVERIFIED'),
+    'is_connector_type_deprecated': Fact(None, '9.2.0', 'elastic/kibana PR #236662 "Add support to deprecate '
+                                                        'connector types" (closes #231015; adds isDeprecated to the '
+                                                        'type registry and isConnectorTypeDeprecated to connector '
+                                                        'responses; opened 2025-09-26, backport:skip) and '
+                                                        'elastic/docs-content #3301 ("When: 9.2"); 9.2 rather than '
+                                                        '9.3 is UNVERIFIED. Asserted in create.ts @080515da and the '
+                                                        'zod-v3-era gemini.ts. (9.5 marks the LLM types deprecated, '
+                                                        'PR #261591: beyond 9.4, not modelled)'),
+    'list_types_is_deprecated': Fact(None, '9.2.0', 'Same PR #236662 (is_deprecated on connector types; reference '
+                                                    '§2.4: newer than list_types.test.ts @01627b12)'),
     'auth_mode_on_get': Fact(None, '9.4.0', 'Reference §2.1/§2.3: auth_mode "shared" on GET in the newest get.ts '
                                             '@36e9a9fd only (not on create/update); taken as 9.4 (UNVERIFIED)'),
 }
@@ -147,5 +161,5 @@ class KibanaVersion(object):
         return 'gpt-4.1' if self.has('genai_default_model_gpt_4_1') else 'gpt-4'
 
     def describe(self):
-        """For docs and tests: the facts that hold at this version."""
+        """The facts that hold at this version (``GET /_sim/version``)."""
         return dict((name, self.has(name)) for name in sorted(FACTS))
