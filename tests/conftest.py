@@ -1,7 +1,17 @@
 """pytest fixtures shared by every test folder (see harness.py)."""
+import importlib
+import os
+import sys
+
 import pytest
 
-import harness  # noqa: F401  (importing it makes ansible_collections.kibana_gitops.connectors importable)
+# The test helpers (harness.py, pki_factory.py) sit beside this file. Plain pytest puts this folder on
+# sys.path itself; ansible-test units loads this file as a collection module and does not, hence the insert.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+# importing harness also makes ansible_collections.kibana_gitops.connectors importable outside ansible-test
+harness = importlib.import_module('harness')
 
 
 @pytest.fixture

@@ -3,9 +3,14 @@
 * makes the checkout importable as ``ansible_collections.kibana_gitops.connectors`` (the repo
   root is the collection root, so a temp tree with a symlink stands in for the usual layout);
 * starts the simulators as real processes on loopback and talks to their ``/_sim/`` API;
-* runs real ``ansible-playbook`` processes and checks their output for secret canaries.
+* runs real ``ansible-playbook`` processes and checks their output, and every file they wrote, for secret
+  canaries: always the marker ``CANARY`` (test secrets are named CANARY-…), the values given in ``canaries``
+  and the secret-looking values of the run's extra vars and environment; each as given, base64-encoded (at
+  any byte alignment, as inside a basic-auth header) and URL-encoded.
 """
+import base64
 import json
+import re
 import os
 import shutil
 import socket
@@ -13,9 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 import yaml
+
+# Every test secret is named CANARY-…: the marker itself must never show up in any output or written file.
+CANARY_MARK = 'CANARY'
+# Keys whose values in extra vars / the environment are secrets (checked as canaries automatically)
+SECRET_KEY = re.compile(r'api_?key|apikey|password|passphrase|secret|token|private_key|webhookurl', re.I)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 SIMULATORS = os.path.join(ROOT, 'tests', 'simulators')
@@ -50,9 +61,61 @@ if COLLECTIONS_BASE not in sys.path:
 
 
 def free_port():
+    """A port that was free a moment ago (for servers that cannot print their own; simulators use --port 0)."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def canary_forms(canary):
+    """The forms a secret can leak in: as is, URL-encoded, and base64 at each of the three byte alignments
+    (the part of the encoding that depends only on the canary, so a canary inside user:password is found)."""
+    raw = canary.encode('utf-8')
+    found = {canary, urllib.parse.quote(canary, safe=''), urllib.parse.quote_plus(canary)}
+    for skip in range(3):
+        encoded = base64.b64encode(b'\0' * skip + raw).decode('ascii')
+        start, end = -(-8 * skip // 6), 8 * (skip + len(raw)) // 6
+        core = encoded[start:end]
+        if len(core) >= 4:
+            found.add(core)
+            found.add(core.replace('+', '-').replace('/', '_'))
+    return found
+
+
+def secret_inputs(value, secret=False):
+    """String values under secret-looking keys of a nested structure (extra vars, environment)."""
+    found = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found |= secret_inputs(item, secret or bool(SECRET_KEY.search(str(key))))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found |= secret_inputs(item, secret)
+    elif isinstance(value, str) and secret and len(value) >= 6 and '{{' not in value:
+        found.add(value)
+    return found
+
+
+def assert_no_canary(text, canaries, where):
+    for canary in sorted(set(canaries) | {CANARY_MARK}):
+        for form in canary_forms(canary):
+            assert form not in text, 'secret canary %r leaked into %s (as %r)' % (canary, where, form)
+
+
+def written_files(*roots):
+    """Every regular file under the given files/folders."""
+    for root in roots:
+        if os.path.isfile(root):
+            yield root
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                yield os.path.join(folder, name)
+
+
+def assert_no_canary_in_files(canaries, *roots):
+    for path in written_files(*roots):
+        with open(path, 'rb') as f:
+            assert_no_canary(f.read().decode('latin-1'), canaries, 'the file %s' % path)
 
 
 class Simulator:
@@ -60,9 +123,9 @@ class Simulator:
 
     def __init__(self, kind, args=(), startup_timeout=15):
         self.kind = kind
-        self.port = free_port()
         self.log = tempfile.NamedTemporaryFile(prefix='sim-%s-' % kind, suffix='.log', delete=False)
-        cmd = [sys.executable, os.path.join(SIMULATORS, kind), '--port', str(self.port)] + list(args)
+        # --port 0: the simulator binds a free port itself and prints it (no bind-and-release race)
+        cmd = [sys.executable, os.path.join(SIMULATORS, kind), '--port', '0'] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.time() + startup_timeout
         line = ''
@@ -75,6 +138,7 @@ class Simulator:
             self.stop()
             raise RuntimeError('%s simulator did not start: %s' % (kind, logs))
         self.url = line.strip().rsplit(' ', 1)[-1]
+        self.port = int(self.url.rsplit(':', 1)[-1])
 
     def logs(self):
         with open(self.log.name) as f:
@@ -177,11 +241,14 @@ def ansible_env(extra=None):
 
 
 def run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None,
-                 canaries=(), args=(), inventory=None, timeout=600):
+                 canaries=(), args=(), inventory=None, timeout=600, scan_paths=()):
     """Run ansible-playbook for real. `playbook` is a path or YAML text.
 
-    Every string in `canaries` (sentinel secret values) must not appear anywhere in the output.
+    No secret canary may appear in the output or in any file the run wrote into its working folder or under
+    `scan_paths`: the CANARY marker, every string in `canaries`, and the secret-looking values of `extra_vars`
+    and `env` (see assert_no_canary; each also base64- and URL-encoded).
     """
+    canaries = set(canaries) | secret_inputs(extra_vars or {}) | secret_inputs(env or {})
     tmpdir = tempfile.mkdtemp(prefix='kgc-play-')
     try:
         if '\n' in playbook:
@@ -208,8 +275,9 @@ def run_playbook(playbook, extra_vars=None, check=False, diff=False, verbosity=0
         proc = subprocess.run(cmd, capture_output=True, check=False, text=True, env=ansible_env(env),
                               cwd=tmpdir, timeout=timeout)
         text = proc.stdout + proc.stderr
-        for canary in canaries:
-            assert canary not in text, 'secret canary %r leaked into ansible-playbook output' % canary
+        assert_no_canary(text, canaries, 'ansible-playbook output')
+        written = [p for p in written_files(tmpdir) if p not in (path, os.path.join(tmpdir, 'extra_vars.json'))]
+        assert_no_canary_in_files(canaries, *(written + list(scan_paths)))
         return PlaybookResult(proc, text)
     finally:
         shutil.rmtree(tmpdir, True)

@@ -234,7 +234,8 @@ class Engine(object):
                     live = by_id.get(spec['connector_id'])
                 else:
                     live = self._match_by_name(spec, live_all)
-                self._plan(spec, live, force)  # plan errors now, before anything is written or pruned
+                if not preconfigured_spec(spec):
+                    self._plan(spec, live, force)  # plan errors now, before anything is written or pruned
                 jobs.append((spec, live))
             except reconcile.PlanError as exc:
                 jobs.append((spec, exc))
@@ -348,6 +349,8 @@ class Engine(object):
         return plan, refusal
 
     def _reconcile(self, spec, live, force=False):
+        if preconfigured_spec(spec):
+            return _preconfigured_result(spec, live)
         plan, refusal = self._plan(spec, live, force)
         space = spec.get('space_id') or 'default'
         connector_id = plan.connector_id
@@ -426,6 +429,22 @@ def _referenced_refusal(live, force, what):
         return ('still referenced by %d rule(s) or other saved objects: not %s (set force: true to delete it anyway; '
                 'the rules then lose this action)' % (count, what))
     return None
+
+
+def preconfigured_spec(spec):
+    """A spec marked ``kibana_yml.preconfigured``: kibana.yml declares it (role kibana_settings), the API never writes it."""
+    return bool((spec.get('kibana_yml') or {}).get('preconfigured'))
+
+
+def _preconfigured_result(spec, live):
+    result = {'connector_id': spec.get('connector_id'), 'name': spec.get('name'), 'action': 'unchanged',
+              'changed': False, 'changes': [], 'diff': {'before': {}, 'after': {}}, 'connector': _public(live),
+              'preconfigured': True}
+    if spec.get('state', 'present') == 'present' and not (live and live.get('is_preconfigured')):
+        result.update(action='failed', msg='connector %s is marked kibana_yml.preconfigured but Kibana does not list it '
+                                           'as preconfigured: render kibana.yml with the kibana_settings role (and '
+                                           'restart Kibana) first, or drop the mark' % _connector_label(spec))
+    return result
 
 
 def _public(live):

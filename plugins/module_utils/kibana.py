@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module through 
     Retry = object
 
 API = '/api/actions'
+ROLE_API = '/api/security/role'
 RETRY_STATUSES = (429, 502, 503, 504)
 # Kibana (or a proxy) may ask for a long pause; a fleet run must not hang on one answer.
 MAX_RETRY_AFTER = 30.0
@@ -124,7 +125,7 @@ def id_problem(value):
 class KibanaClient(object):
 
     def __init__(self, url, api_key=None, username=None, password=None, validate_certs=True,
-                 ca_path=None, client_cert=None, client_key=None, timeout=30, retries=3):
+                 ca_path=None, client_cert=None, client_key=None, timeout=30, retries=3, pool_size=16):
         if not HAS_REQUESTS:
             raise KibanaError('the Python library "requests" is required: %s' % REQUESTS_IMPORT_ERROR)
         if not url:
@@ -147,16 +148,18 @@ class KibanaClient(object):
                 self.warnings.append('validate_certs is false: the certificate of %s is not verified, so anyone on the '
                                      'network path can read the API key and connector secrets; set ca_path to the CA '
                                      'bundle that signed it instead' % self.url)
+        # pool_size: connections kept open for reuse; as many as requests may be in flight at once
         self._session = self._new_session(_retry(retries, True), api_key, username, password,
-                                          validate_certs, ca_path, client_cert, client_key)
+                                          validate_certs, ca_path, client_cert, client_key, pool_size)
         # the same session settings, but a sent request is never replayed (POST without an id)
         self._session_once = self._new_session(_retry(retries, False), api_key, username, password,
-                                               validate_certs, ca_path, client_cert, client_key)
+                                               validate_certs, ca_path, client_cert, client_key, pool_size)
 
     @staticmethod
-    def _new_session(retry, api_key, username, password, validate_certs, ca_path, client_cert, client_key):
+    def _new_session(retry, api_key, username, password, validate_certs, ca_path, client_cert, client_key,
+                     pool_size=16):
         session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
         session.mount('http://', adapter)
         session.mount('https://', adapter)
         session.headers.update({'kbn-xsrf': 'kibana_gitops.connectors', 'Content-Type': 'application/json',
@@ -266,6 +269,26 @@ class KibanaClient(object):
         return self.request('POST', '%s/connector/%s/_execute' % (API, _id_segment(connector_id, space_id)),
                             {'params': params}, space_id=space_id, replay_after_send=False)
 
+    def get_dashboard(self, space_id, connector_id, dashboard_id):
+        """The connector's getDashboard sub-action (AI connectors): Kibana's _execute answer."""
+        return self.execute(space_id, connector_id, {'subAction': 'getDashboard',
+                                                     'subActionParams': {'dashboardId': dashboard_id}})
+
+    # roles (Kibana's role API; roles are not per space)
+    def get_role(self, name):
+        try:
+            return self.request('GET', '%s/%s' % (ROLE_API, _quote(name)))
+        except KibanaError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def put_role(self, name, body):
+        return self.request('PUT', '%s/%s' % (ROLE_API, _quote(name)), body)
+
+    def delete_role(self, name):
+        return self.request('DELETE', '%s/%s' % (ROLE_API, _quote(name)))
+
 
 def client_from_params(params):
     """Build a client from a module's connection options (see connection_argument_spec)."""
@@ -273,7 +296,8 @@ def client_from_params(params):
         params.get('kibana_url'), api_key=params.get('api_key'), username=params.get('username'),
         password=params.get('password'), validate_certs=params.get('validate_certs', True),
         ca_path=params.get('ca_path'), client_cert=params.get('client_cert'), client_key=params.get('client_key'),
-        timeout=params.get('timeout') or 30, retries=params.get('retries') if params.get('retries') is not None else 3)
+        timeout=params.get('timeout') or 30, retries=params.get('retries') if params.get('retries') is not None else 3,
+        pool_size=max(16, params.get('pool_size') or 0))
 
 
 # -------------------------------------------------------------------- helpers

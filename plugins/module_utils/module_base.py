@@ -3,11 +3,12 @@
 """What every module that talks to Kibana shares: connection options, the client, error reporting."""
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import redact
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 
 def mask_spec_secrets(module, specs):
@@ -24,9 +25,12 @@ def mask_spec_secrets(module, specs):
 
 
 class KibanaModule(AnsibleModule):
-    """AnsibleModule with the connection options of the `kibana` doc fragment added."""
+    """AnsibleModule with the connection options of the `kibana` doc fragment added.
 
-    def __init__(self, argument_spec, **kwargs):
+    ``validates_specs``: the module validates connector specs, so it needs jsonschema too.
+    """
+
+    def __init__(self, argument_spec, validates_specs=False, **kwargs):
         spec = kibana.connection_argument_spec()
         spec.update(argument_spec)
         super(KibanaModule, self).__init__(argument_spec=spec, **kwargs)
@@ -34,7 +38,9 @@ class KibanaModule(AnsibleModule):
         # are masked in every result too
         self.no_log_values.update(redact.connection_credentials(self.params))
         if not kibana.HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
+            self.fail_json(msg=missing_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
+        if validates_specs and not spec_rules.HAS_JSONSCHEMA:
+            self.fail_json(msg=missing_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
         if not self.params.get('kibana_url'):
             self.fail_json(msg='kibana_url is required: set the option, or the environment variable KIBANA_URL')
         self._client = None

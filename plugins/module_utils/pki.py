@@ -24,7 +24,7 @@ import os
 import re
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 try:
     from cryptography import x509
@@ -58,6 +58,23 @@ _NOT_FOUND_HINT = ('relative paths are looked up on the controller in the role\'
                    'folder, like copy\'s src')
 
 
+# First line the action plugins put before the content of a controller file they read, so that messages can name
+# the file (the module itself only sees the content). Not part of the material: stripped before parsing.
+SOURCE_MARK = '# kibana_gitops.connectors source file: '
+
+
+def with_source(path, content):
+    """Content of a file read on the controller, labelled with its path for messages."""
+    return '%s%s\n%s' % (SOURCE_MARK, path, content)
+
+
+def split_source(value):
+    if isinstance(value, str) and value.startswith(SOURCE_MARK):
+        first, _nl, rest = value.partition('\n')
+        return rest, first[len(SOURCE_MARK):].strip()
+    return value, None
+
+
 class PkiError(Exception):
     """PKI material is unusable. ``problems``: list of (json_pointer, message); messages name the field."""
 
@@ -77,12 +94,17 @@ class _Report(object):
 
     def __init__(self):
         self.problems = []
+        self.files = {}  # field -> the file its value came from: every message about the field names it
+
+    def _where(self, field, message):
+        path = self.files.get(field)
+        return '%s (file %s)' % (message, path) if path and path not in message else message
 
     def error(self, field, message):
-        self.problems.append(('/' + field if field else '', message, 'error'))
+        self.problems.append(('/' + field if field else '', self._where(field, message), 'error'))
 
     def warning(self, field, message):
-        self.problems.append(('/' + field if field else '', message, 'warning'))
+        self.problems.append(('/' + field if field else '', self._where(field, message), 'warning'))
 
     @property
     def errors(self):
@@ -153,7 +175,7 @@ def _inspect(pki_block, expiry_warning_days, base_dir, now=None):
     if report.errors:
         return material, facts, report
     if not HAS_CRYPTOGRAPHY:
-        report.error('', missing_required_lib('cryptography'))
+        report.error('', missing_lib('cryptography'))
         return material, facts, report
 
     now = now or datetime.datetime.now(datetime.timezone.utc)
@@ -202,6 +224,9 @@ def _inspect(pki_block, expiry_warning_days, base_dir, now=None):
 
 def _read_value(report, field, value, base_dir):
     """('pem', text) or ('der', bytes) for a value that is PEM text, a file path or base64 DER; None on error."""
+    value, source = split_source(value)
+    if source:
+        report.files[field] = source
     if '-----BEGIN' in value:
         return 'pem', value
     candidate = value.strip()
@@ -210,6 +235,7 @@ def _read_value(report, field, value, base_dir):
         if base_dir and not os.path.isabs(path):
             path = os.path.join(base_dir, path)
         if os.path.isfile(path):
+            report.files[field] = path
             try:
                 with open(path, 'rb') as f:
                     data = f.read()

@@ -143,7 +143,6 @@ class DirectProbe(object):
         if not self.parts or self.parts.scheme not in ('http', 'https') or not self.parts.hostname:
             raise StageFailed('config', 'apiUrl %r is not an http(s) URL with a host name' % self.url)
         host, port = self.parts.hostname, url_port(self.parts)
-        deadline = time.monotonic() + self.options.timeout
 
         self.current = 'dns'
         started = time.monotonic()
@@ -158,6 +157,7 @@ class DirectProbe(object):
         ctx = tls_context(self.target, self.options) if self.parts.scheme == 'https' else None
         with self.gates.upstream(self.target.upstream):
             self.current = 'connect'
+            deadline = time.monotonic() + self.options.timeout
             sock = self._open(ctx, deadline, record=True)
             if self.options.stream:
                 self.streaming = Background(self._stream, ctx)
@@ -201,9 +201,9 @@ class DirectProbe(object):
 
     def _stream(self, ctx):
         """The streaming request on a connection of its own: (verdict, started) or StageFailed."""
-        deadline = time.monotonic() + self.options.timeout
-        started = time.monotonic()
         with self.gates.upstream(self.target.upstream):
+            deadline = time.monotonic() + self.options.timeout
+            started = time.monotonic()  # waiting for a free slot is not the upstream's time
             sock = self._open(ctx, deadline)
             body = completion_body(self.target, self.options, stream=True)
             resp = exchange(sock, 'POST', self._target_path(), self._host_header(),

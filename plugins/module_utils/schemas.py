@@ -472,7 +472,7 @@ def copy_of(type_id):
 
 
 # ------------------------------------------------------------------ the spec around config and secrets
-SPEC_FIELDS = ('connector_id', 'name', 'connector_type_id', 'space_id', 'state', 'config', 'secrets', 'pki')
+SPEC_FIELDS = ('connector_id', 'name', 'connector_type_id', 'space_id', 'state', 'config', 'secrets', 'pki', 'kibana_yml')
 
 PKI_SCHEMA = _obj({
     'certificate': _str('Client certificate: a PEM file path, or the PEM text.'),
@@ -480,6 +480,19 @@ PKI_SCHEMA = _obj({
     'ca': _str('CA certificate(s) that verify the server: a PEM file path, or the PEM text.'),
     'private_key_passphrase': _str('Passphrase of an encrypted private key.'),
 }, description='.gen-ai PKI (mTLS) material; becomes the certificateData/privateKeyData/caData secrets.')
+
+
+KIBANA_YML_SCHEMA = _obj({
+    'preconfigured': _bool(False, 'Declare this connector in kibana.yml (xpack.actions.preconfigured, rendered by '
+                                  'the kibana_settings role) instead of through the API.'),
+    'expose_config': _bool(False, 'Preconfigured only: let the API show the config (exposeConfig).'),
+    'custom_host': _obj({
+        'verification_mode': _enum(('none', 'certificate', 'full'), description='ssl.verificationMode for the host.'),
+        'certificate_authorities_files': {'type': 'array', 'items': {'type': 'string', 'minLength': 1},
+                                          'description': 'CA files on the Kibana host (ssl.certificateAuthoritiesFiles).'},
+        'certificate_authorities_data': _str('CA certificates as PEM text (ssl.certificateAuthoritiesData).'),
+    }, description="xpack.actions.customHostSettings for the host of this connector's URL."),
+}, description='kibana.yml side of the connector (filter actions_settings, role kibana_settings).')
 
 
 def spec_base_schema():
@@ -496,6 +509,7 @@ def spec_base_schema():
             'config': {'type': ['object', 'null'], 'description': "The type's config, Kibana's field names."},
             'secrets': {'type': ['object', 'null'], 'description': "The type's secrets (write-only)."},
             'pki': PKI_SCHEMA,
+            'kibana_yml': KIBANA_YML_SCHEMA,
         },
         'if': {'properties': {'state': {'const': 'absent'}}, 'required': ['state']},
         'then': {'anyOf': [{'required': ['connector_id']}, {'required': ['name']}]},

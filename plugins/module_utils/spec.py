@@ -994,8 +994,9 @@ def format_problem(problem):
                      + ('' if problem.get('item') is None else ' item %s' % problem['item']))
     if problem.get('connector'):
         where.append('connector %s' % problem['connector'])
-    if problem.get('path'):
-        where.append(field_name(problem['path']))
+    message = str(problem.get('message'))
+    if problem.get('path') and not message.startswith(field_name(problem['path'])):
+        where.append(field_name(problem['path']))  # once: most messages start with the field's name already
     line = '%s: %s' % (', '.join(where), problem.get('message')) if where else str(problem.get('message'))
     if problem.get('hint'):
         line += ' (hint: %s)' % problem['hint']

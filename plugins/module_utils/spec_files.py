@@ -39,8 +39,10 @@ def spec_files(paths):
                 dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
                 found.extend(os.path.join(root, n) for n in names
                              if n.lower().endswith(SPEC_EXTENSIONS) and not n.startswith('.'))
-            if not found:
-                errors.append(_error(path, 'directory has no spec files (*.yml, *.yaml, *.json)'))
+            if not found:  # a misspelled folder must not become an empty set (that prune would apply)
+                errors.append(dict(_error(path, 'directory has no spec files (*.yml, *.yaml, *.json)',
+                                          hint='check the folder name; allow_empty: true if it is meant to be empty'),
+                                   rule='empty-folder'))
             files.extend(sorted(found))
         elif os.path.isfile(path):
             files.append(path)

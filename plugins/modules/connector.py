@@ -34,6 +34,14 @@ attributes:
   diff_mode:
     support: full
     description: Before and after of the connector's name and config; secret values are never shown.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - jsonschema (the spec is validated before any request)
+  - cryptography (only for O(pki))
 options:
   connector_id:
     description:
@@ -227,6 +235,7 @@ SPEC_OPTIONS = ('connector_id', 'name', 'connector_type_id', 'space_id', 'state'
 
 def main():
     module = KibanaModule(
+        validates_specs=True,
         argument_spec=dict(
             connector_id=dict(type='str'),
             name=dict(type='str'),

@@ -27,6 +27,13 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed in Kibana, so there is nothing to diff.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - PyYAML (only for O(export_dir); a dependency of ansible-core)
 options:
   connector_ids:
     description: Return only connectors with these ids.
@@ -53,6 +60,16 @@ options:
       - Write each exported spec to C(<export_dir>/<connector_id>.yml) (implies O(export=true)). Only files whose
         content differs are written; the folder is created if needed.
     type: path
+  usage_dashboard:
+    description:
+      - Also report, for each AI connector returned (V(.gen-ai), V(.bedrock), V(.gemini)), its token usage dashboard
+        in RV(connectors[].usage_dashboard), by asking Kibana with the connector's C(getDashboard) sub-action, as the
+        connector's page in Kibana does. One request per AI connector.
+      - Kibana answers for the user the module authenticates as. Without C(read) on C(.kibana-event-log-*)
+        (see M(kibana_gitops.connectors.usage_role)) the dashboard is reported with C(available=false) and a reason.
+      - Like opening the connector's page, this makes Kibana create the dashboard in the space if it is missing.
+    type: bool
+    default: false
   schema_url:
     description:
       - URL or path of C(connector-spec.schema.json) to put in each exported file's C(yaml-language-server) header,
@@ -79,6 +96,15 @@ EXAMPLES = r"""
 - ansible.builtin.debug:
     msg: "{{ info.connector_types | selectattr('enabled') | map(attribute='id') | list }}"
 
+- name: Where is each LLM connector's token usage dashboard, and may this user see it?
+  kibana_gitops.connectors.connector_info:
+    connector_type_ids: [.gen-ai, .bedrock, .gemini]
+    usage_dashboard: true
+  register: llm
+
+- ansible.builtin.debug:
+    msg: "{{ llm.connectors | map(attribute='usage_dashboard') | list }}"
+
 - name: Adopt the connectors made by hand in the ops space into git
   kibana_gitops.connectors.connector_info:
     space_id: ops
@@ -101,6 +127,32 @@ connectors:
       is_missing_secrets: false
       is_system_action: false
       referenced_by_count: 0
+      usage_dashboard:
+        available: true
+        dashboard_id: generative-ai-token-usage-openai-default
+        url: "https://kibana.example.com/app/dashboards#/view/generative-ai-token-usage-openai-default?_a=(query:(...))"
+        reason: null
+  contains:
+    usage_dashboard:
+      description:
+        - The connector's token usage dashboard (AI connectors only, with O(usage_dashboard=true)).
+        - C(available) is what Kibana's C(getDashboard) answered for the user the module authenticates as; C(url) links
+          to the dashboard filtered on the connector (null when not available); C(reason) says why it is not available.
+      type: dict
+      returned: with O(usage_dashboard=true), for C(.gen-ai), C(.bedrock) and C(.gemini) connectors
+      contains:
+        available:
+          description: Whether the user may view the dashboard (Kibana created it in the space if needed).
+          type: bool
+        dashboard_id:
+          description: The dashboard's id, C(generative-ai-token-usage-<openai|bedrock|gemini>-<space>).
+          type: str
+        url:
+          description: Link to the dashboard, filtered on the connector.
+          type: str
+        reason:
+          description: Why the dashboard is not available (null when it is).
+          type: str
 connector_types:
   description: The connector types Kibana knows, as Kibana lists them.
   returned: when O(connector_types=true)
@@ -141,11 +193,11 @@ kibana_version:
 
 import os
 
-from ansible.module_utils.basic import missing_required_lib
-
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import usage
 
 
 def _keep(connector, params):
@@ -165,6 +217,7 @@ def main():
             export=dict(type='bool', default=False),
             export_dir=dict(type='path'),
             schema_url=dict(type='str'),
+            usage_dashboard=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -180,6 +233,8 @@ def main():
         result['kibana_version'] = module.client.version() or None
     except KibanaError:
         result['kibana_version'] = None  # an old proxy may hide /api/status; the connectors were read
+    if module.params['usage_dashboard']:
+        add_usage_dashboards(module, space, result['connectors'])
     if module.params['export'] or module.params['export_dir']:
         result['specs'] = [export.spec_from_connector(c, space) for c in result['connectors'] if export.exportable(c)]
     if module.params['export_dir']:
@@ -188,10 +243,24 @@ def main():
     module.exit_json(**result)
 
 
+def add_usage_dashboards(module, space, connectors):
+    """connectors[].usage_dashboard for the AI connectors (getDashboard, as the connector's page asks)."""
+    for connector in connectors:
+        dash_id = usage.dashboard_id(connector.get('connector_type_id'), space)
+        if dash_id is None:
+            continue
+        try:
+            answer = module.client.get_dashboard(space, connector['id'], dash_id)
+        except KibanaError as exc:
+            connector['usage_dashboard'] = usage.usage_dashboard(module.params['kibana_url'], space, connector, error=exc)
+            continue
+        connector['usage_dashboard'] = usage.usage_dashboard(module.params['kibana_url'], space, connector, answer)
+
+
 def write_specs(module, specs):
     """Write one file per spec; return the paths whose content changed."""
     if not export.HAS_YAML:
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+        module.fail_json(msg=missing_lib('PyYAML'))
     folder = module.params['export_dir']
     changed = []
     for spec in specs:

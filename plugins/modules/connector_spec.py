@@ -56,6 +56,12 @@ options:
     type: list
     elements: path
     default: []
+  allow_empty:
+    description:
+      - Accept a folder in O(paths) that holds no spec file. Without it such a folder is an error, because a
+        misspelled folder would otherwise become an empty set of connectors (which a prune would apply).
+    type: bool
+    default: false
   strict:
     description:
       - Turn every warning into an error (for example PKI that Kibana would not use, a missing connector_id,
@@ -184,11 +190,12 @@ kibana_version_note:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import versions
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 
 def _pki_checker(module):
@@ -196,7 +203,7 @@ def _pki_checker(module):
         return None
     from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
     if not pki.HAS_CRYPTOGRAPHY:
-        module.warn('%s: pki blocks are checked for their shape only' % missing_required_lib('cryptography'))
+        module.warn('%s: pki blocks are checked for their shape only' % missing_lib('cryptography'))
         return None
     return pki.check_spec_pki
 
@@ -207,6 +214,7 @@ def main():
             # no_log keeps the whole list out of the invocation log; only the secret values stay masked below
             specs=dict(type='list', elements='raw', default=[], no_log=True),
             paths=dict(type='list', elements='path', default=[]),
+            allow_empty=dict(type='bool', default=False),
             strict=dict(type='bool', default=False),
             fail_on_error=dict(type='bool', default=True),
             check_pki=dict(type='bool', default=True),
@@ -215,7 +223,7 @@ def main():
         supports_check_mode=True,
     )
     if not spec_rules.HAS_JSONSCHEMA:
-        module.fail_json(msg=missing_required_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
+        module.fail_json(msg=missing_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
     try:
         version, note = versions.choose(module.params['kibana_version'])
     except ValueError as exc:
@@ -226,9 +234,11 @@ def main():
     module.no_log_values.update(spec_rules.secret_values(inline))
 
     if module.params['paths'] and not spec_files.HAS_YAML:
-        module.fail_json(msg=missing_required_lib('PyYAML'))
+        module.fail_json(msg=missing_lib('PyYAML'))
     files, _ignored = spec_files.spec_files(module.params['paths'])
     file_specs, sources, load_errors = spec_files.load_spec_paths(module.params['paths'])
+    if module.params['allow_empty']:
+        load_errors = [e for e in load_errors if e.get('rule') != 'empty-folder']
     module.no_log_values.update(spec_rules.secret_values(file_specs))
     specs = list(inline) + file_specs
     sources = [None] * len(inline) + sources

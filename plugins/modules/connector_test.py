@@ -42,6 +42,13 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is nothing to diff.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - cryptography (only for specs with C(pki))
 options:
   connector_ids:
     description:
@@ -253,13 +260,14 @@ markdown_path:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile, redact
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_reports, probe_targets
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 # Kibana must wait for the upstream at least as long as the test allows, and answer after that
 KIBANA_GRACE_SECONDS = 15
@@ -268,7 +276,7 @@ KIBANA_GRACE_SECONDS = 15
 def _pki_encoder(block):
     from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
     if not pki.HAS_CRYPTOGRAPHY:
-        raise ValueError(missing_required_lib('cryptography'))
+        raise ValueError(missing_lib('cryptography'))
     return pki.secrets_from_pki(block)[0]
 
 
@@ -295,10 +303,12 @@ def main():
     params = module.params
     inline = params['specs']
     module.no_log_values.difference_update(spec_rules.leaf_values(inline))
-    module.no_log_values.update(spec_rules.secret_values(inline))
-
     file_specs, _sources, load_errors = spec_files.load_spec_paths(params['paths'])
-    module.no_log_values.update(spec_rules.secret_values(file_specs))
+    # every credential this run knows, in every form it travels in (base64, URL-encoded, basic auth): masked in the
+    # results by Ansible and, through the same masker, in the JUnit and Markdown files written below
+    masker = redact.Masker(spec_rules.secret_values(list(inline) + file_specs))
+    masker.add(redact.connection_credentials(params))
+    module.no_log_values.update(masker.values)
     if load_errors:
         module.fail_json(msg='cannot read the spec files: %s' % '; '.join(
             spec_rules.format_problem(p) for p in load_errors), errors=load_errors)
@@ -312,19 +322,24 @@ def main():
     targets = probe_targets.targets_from_specs(list(inline) + file_specs, params['space_id'], pki_encoder=_pki_encoder,
                                        defaults=reconcile.with_server_defaults)
     targets += probe_targets.targets_from_ids(params['connector_ids'], params['space_id'])
+    # secrets made from pki: blocks (base64 of the PEM files) are known only now
+    masker.add(spec_rules.secret_values([{'secrets': t.secrets} for t in targets]))
+    module.no_log_values.update(masker.values)
 
     client = find_live = None
     if params['via'] in ('kibana', 'both'):
         if not kibana.HAS_REQUESTS:
-            module.fail_json(msg=missing_required_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
+            module.fail_json(msg=missing_lib('requests'), exception=str(kibana.REQUESTS_IMPORT_ERROR))
         if not params['kibana_url']:
             module.fail_json(msg='kibana_url is required for via=%s: set the option, or the environment variable '
                                  'KIBANA_URL' % params['via'])
         timeout = max(params['timeout'] or 0, params['probe_timeout'] + KIBANA_GRACE_SECONDS)
         try:
-            client = kibana.client_from_params(dict(params, timeout=timeout))
+            client = kibana.client_from_params(dict(params, timeout=timeout, pool_size=params['max_concurrency']))
         except kibana.KibanaError as exc:
             module.fail_json(msg=str(exc))
+        for warning in client.warnings:
+            module.warn(warning)
         find_live = Engine(client).find_live
 
     options = probe_targets.Options(via=params['via'], timeout=params['probe_timeout'], model=params['model'],
@@ -338,7 +353,7 @@ def main():
     for option, render in (('junit_path', probe_reports.junit_xml), ('markdown_path', probe_reports.markdown_summary)):
         if params[option]:
             try:
-                probe_reports.write_report(params[option], render(results))
+                probe_reports.write_report(params[option], masker(render(results)))
             except (IOError, OSError) as exc:
                 module.fail_json(msg='cannot write %s %s: %s' % (option, params[option], exc), **output)
             output[option] = params[option]

@@ -43,6 +43,14 @@ attributes:
   diff_mode:
     support: full
     description: One before/after per changed connector; secret values are never shown.
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
+requirements:
+  - jsonschema (the specs are validated before any request)
+  - cryptography (only for specs with C(pki))
 options:
   specs:
     description:
@@ -193,6 +201,7 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana im
 
 def main():
     module = KibanaModule(
+        validates_specs=True,
         argument_spec=dict(
             # `specs` is free-form, so Ansible cannot know which values in it are secret. no_log on the whole list
             # registers every value before Ansible's own argument checks run (one failing, e.g. prune: maybe,

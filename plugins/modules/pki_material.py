@@ -212,9 +212,10 @@ certificate_info:
       returned: when O(ca) is set
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 
 def main():
@@ -231,7 +232,7 @@ def main():
         supports_check_mode=True,
     )
     if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=pki.CRYPTOGRAPHY_IMPORT_ERROR)
+        module.fail_json(msg=missing_lib('cryptography'), exception=pki.CRYPTOGRAPHY_IMPORT_ERROR)
     block = dict((field, module.params[field]) for field in pki.FIELDS)
     try:
         secrets, facts, warnings = pki.secrets_from_pki(block, module.params['expiry_warning_days'])

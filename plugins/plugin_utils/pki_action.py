@@ -27,6 +27,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.pki import split_source, with_source
+
 PEM_FIELDS = ('certificate', 'private_key', 'ca')
 SECRET_FIELDS = ('private_key',)
 _MIN_LINE_TO_MASK = 32  # PEM body lines are 64 characters; shorter fragments are not worth masking
@@ -98,6 +100,7 @@ class PkiActionBase(ActionBase):
             block[field] = content
         if field in SECRET_FIELDS:
             hidden.update(_mask_values(content))
+            hidden.update(_mask_values(split_source(content)[0]))  # the key alone, without the file label
 
     def _read_controller_file(self, option, path):
         """The file's content as text for the module, or None when the controller has no such file."""
@@ -115,11 +118,12 @@ class PkiActionBase(ActionBase):
         except (AnsibleError, IOError, OSError) as exc:
             # the message of a failed read or decrypt names the file, never its content
             raise AnsibleError('%s: could not read %s: %s' % (option, found, to_text(getattr(exc, 'message', None) or exc)))
+        # labelled with the file, so that the module's messages about it can name it
         if b'-----BEGIN' in data:
-            return data.decode('utf-8', 'replace')
+            return with_source(found, data.decode('utf-8', 'replace'))
         if data[:1] != b'\x30':  # DER starts with an ASN.1 SEQUENCE
             raise AnsibleError('%s: %s holds neither PEM text (no -----BEGIN line) nor DER data' % (option, found))
-        return base64.b64encode(data).decode('ascii')
+        return with_source(found, base64.b64encode(data).decode('ascii'))
 
 
 def _mask_values(content):

@@ -157,10 +157,14 @@ def test_check_mode_writes_nothing_and_diff_hides_secrets(kibana):
     run(kibana, llm_spec())
     kibana.reset_stats()
     changed = llm_spec(config=dict(llm_spec()['config'], defaultModel='mistral'))
-    r = run(kibana, changed, check=True, diff=True, verbosity=4)
+    # no -v: the module's arguments are not printed, so the strings can only come from the diff itself
+    r = run(kibana, changed, check=True, diff=True)
     assert r['changed'] and r['action'] == 'updated'
     assert kibana.writes() == 0 and live(kibana, 'local-llm')['config']['defaultModel'] == 'llama3.1'
-    assert 'mistral' in r.play.stdout and 'llama3.1' in r.play.stdout  # before and after in the diff
+    assert r['diff']['before']['config']['defaultModel'] == 'llama3.1' and r['diff']['after']['config']['defaultModel'] == 'mistral'
+    diff_lines = [line for line in r.play.stdout.splitlines() if line.startswith(('-', '+'))]
+    assert any('llama3.1' in line for line in diff_lines if line.startswith('-')), r.play.stdout
+    assert any('mistral' in line for line in diff_lines if line.startswith('+')), r.play.stdout
 
     r = run(kibana, {'connector_id': 'local-llm', 'state': 'absent'}, check=True)
     assert r['action'] == 'deleted' and live(kibana, 'local-llm') is not None
@@ -214,7 +218,7 @@ def test_identity_by_name_and_ambiguous_name(kibana):
     assert r['action'] == 'updated' and r['connector']['id'] == generated_id
     assert live(kibana, generated_id)['config']['index'] == 'ops-2'
 
-    status, _ = kibana.api('POST', '/api/actions/connector', {'name': 'Ops index', 'connector_type_id': '.index',
+    status, _body = kibana.api('POST', '/api/actions/connector', {'name': 'Ops index', 'connector_type_id': '.index',
                                                               'config': {'index': 'other'}}, api_key=API_KEY)
     assert status == 200
     r = run(kibana, by_name)
@@ -230,11 +234,17 @@ def test_invalid_spec_writes_nothing(kibana):
 
 
 def test_secret_never_in_verbose_output(kibana):
-    # -vvvv with --diff, create and update: run_playbook fails the test if any canary shows up
-    run(kibana, llm_spec(), diff=True, verbosity=4)
-    run(kibana, dict(llm_spec(secrets={'apiKey': CANARY_KEY_2}), secrets_update='always'), diff=True, verbosity=4)
-    run(kibana, {'connector_id': 'slack', 'name': 'Slack', 'connector_type_id': '.slack',
-                 'secrets': {'webhookUrl': CANARY_HOOK}}, diff=True, verbosity=4)
+    # -vvvv with --diff, create and update: run_playbook fails the test if any canary shows up, and each run must
+    # really have done its work (a module failing early would print no secret either)
+    r = run(kibana, llm_spec(), diff=True, verbosity=4)
+    assert r['action'] == 'created' and not r.get('failed'), r
+    r = run(kibana, dict(llm_spec(secrets={'apiKey': CANARY_KEY_2}), secrets_update='always'), diff=True, verbosity=4)
+    assert r['action'] == 'updated' and r['changes'] == ['secrets'], r
+    assert kibana.stored_secrets('local-llm') == {'apiKey': CANARY_KEY_2}
+    r = run(kibana, {'connector_id': 'slack', 'name': 'Slack', 'connector_type_id': '.slack',
+                     'secrets': {'webhookUrl': CANARY_HOOK}}, diff=True, verbosity=4)
+    assert r['action'] == 'created' and kibana.stored_secrets('slack') == {'webhookUrl': CANARY_HOOK}, r
+    assert 'invocation' in r.play.stdout and 'connector_type_id' in r.play.stdout  # -vvvv printed the arguments
 
 
 def test_connector_info_filters_and_types(kibana):

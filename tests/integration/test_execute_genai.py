@@ -35,8 +35,8 @@ def other(url, **extra):
     return dict({'apiProvider': 'Other', 'apiUrl': url, 'defaultModel': 'llama3.1'}, **extra)
 
 
-def run(conn, secrets, params, settings=SETTINGS):
-    status, body = execute_mod.execute(conn, secrets, params, settings)
+def run(conn, secrets, params, settings=None):
+    status, body = execute_mod.execute(conn, secrets, params, SETTINGS if settings is None else settings)
     assert status == 200
     return body
 

@@ -567,7 +567,7 @@ def test_invalid_preconfigured_id_stops_the_simulator(tmp_path):
     path = tmp_path / 'kibana.yml'
     path.write_text('xpack.actions.preconfigured:\n  constructor:\n    name: x\n    actionTypeId: .slack\n')
     proc = subprocess.run([sys.executable, os.path.join(harness.SIMULATORS, 'kibana'), '--port', '0',
-                           '--preconfigured', str(path)], capture_output=True, text=True, timeout=30)
+                           '--preconfigured', str(path)], capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2 and 'listening' not in proc.stdout
     assert 'invalid preconfigured action id "constructor"' in proc.stderr
 

@@ -77,7 +77,7 @@ def test_slow_answers_normally(kibana_sim_factory):
 
 
 def sequence(sim, n=40):
-    return [outcome('GET', sim.url + '/api/actions/connectors') for _i in range(n)]
+    return [outcome('GET', sim.url + '/api/actions/connectors') for _request in range(n)]
 
 
 def test_seeded_faults_repeat(kibana_sim_factory):

@@ -128,14 +128,14 @@ def test_minimal_config_gets_server_defaults(sims, type_id):
 
 @pytest.mark.parametrize('type_id', sorted(TYPES))
 def test_unknown_config_key_is_rejected(sims, type_id):
-    config, secrets, _ = TYPES[type_id]
+    config, secrets, _extra = TYPES[type_id]
     resp = sims().create(type_id, dict(config, foo='bar'), secrets)
     assert message(resp) == CFG + '[foo]: definition for this key is missing'
 
 
 @pytest.mark.parametrize('type_id', sorted(t for t in TYPES if TYPES[t][1]))
 def test_unknown_secrets_key_is_rejected(sims, type_id):
-    config, secrets, _ = TYPES[type_id]
+    config, secrets, _extra = TYPES[type_id]
     resp = sims().create(type_id, config, dict(secrets, foo='bar'))
     assert message(resp) == SEC + '[foo]: definition for this key is missing'
 
@@ -148,7 +148,7 @@ def test_unknown_secrets_key_is_rejected(sims, type_id):
     ('.xsoar', 'url'), ('.jira-service-management', 'apiUrl'),
 ])
 def test_required_config_field(sims, type_id, key):
-    config, secrets, _ = TYPES[type_id]
+    config, secrets, _extra = TYPES[type_id]
     config = dict((k, v) for k, v in config.items() if k != key)
     assert message(sims().create(type_id, config, secrets)) == \
         CFG + '[%s]: expected value of type [string] but got [undefined]' % key
@@ -161,7 +161,7 @@ def test_required_config_field(sims, type_id, key):
     ('.d3security', 'token'), ('.thehive', 'apiKey'), ('.xsoar', 'apiKey'), ('.jira-service-management', 'apiKey'),
 ])
 def test_required_secret(sims, type_id, key):
-    config, secrets, _ = TYPES[type_id]
+    config, secrets, _extra = TYPES[type_id]
     secrets = dict((k, v) for k, v in secrets.items() if k != key)
     assert message(sims().create(type_id, config, secrets)) == \
         SEC + '[%s]: expected value of type [string] but got [undefined]' % key

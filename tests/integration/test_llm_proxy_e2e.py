@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 
@@ -62,7 +61,7 @@ def stop_nginx(prefix):
         os.kill(pid, signal.SIGTERM)  # fast shutdown: do not wait for keep-alive clients
     except ProcessLookupError:
         return
-    for _ in range(50):
+    for _attempt in range(50):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -282,8 +281,8 @@ def test_each_failure_is_classified_with_a_hint_both_ways(stack):
         if klass is None:
             assert result['status'] == 'ok', (spec['connector_id'], result['message'])
         else:
-            assert (spec['connector_id'], result['status'], result['class']) == (spec['connector_id'], 'failed',
-                                                                                  klass), result['message']
+            got = (spec['connector_id'], result['status'], result['class'])
+            assert got == (spec['connector_id'], 'failed', klass), result['message']
             assert result['hint']
     # Kibana's own view of the same failures, judged from its HTTP 200 bodies
     kib = dict((cid, next(s for s in by_id[cid]['stages'] if s['via'] == 'kibana')) for cid in by_id)
@@ -324,7 +323,7 @@ def test_state_absent_stops_the_standalone_nginx_and_removes_its_files(stack):
         pid = int(f.read())
     res = run_role(stack['tmp'], [inst])
     assert res.rc == 0, res
-    for _ in range(50):
+    for _attempt in range(50):
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

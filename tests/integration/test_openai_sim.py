@@ -66,12 +66,12 @@ def read_raw_stream(sim, body, headers=None):
             if not piece:
                 break
             buf += piece
-    header_blob, _, rest = buf.partition(b'\r\n\r\n')
+    header_blob, _sep, rest = buf.partition(b'\r\n\r\n')
     lines = header_blob.decode().split('\r\n')
     headers = dict(line.split(': ', 1) for line in lines[1:])
     chunks = []
     while rest:
-        size_line, _, rest = rest.partition(b'\r\n')
+        size_line, _sep, rest = rest.partition(b'\r\n')
         size = int(size_line, 16)
         if size == 0:
             break
@@ -149,7 +149,7 @@ def test_models_list_and_bad_requests(openai_sim_factory):
 
 def test_faults_count_down_then_recover(openai_sim_factory):
     sim = openai_sim_factory('--fault', 'status=429:2')
-    for _ in range(2):
+    for _request in range(2):
         status, headers, raw = call(sim, 'POST', '/v1/chat/completions', CHAT)
         assert status == 429
         assert headers['Retry-After'] == '1'

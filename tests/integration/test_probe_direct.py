@@ -5,7 +5,8 @@ import socket
 
 import pytest
 
-import harness  # noqa: F401
+# the import makes the collection importable
+import harness  # pylint: disable=unused-import
 import pki_factory
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_classes, probe_targets
 
@@ -49,20 +50,24 @@ def test_healthy_upstream_passes_every_stage_with_timings_and_usage(openai_sim_f
     assert all(r['headers']['Authorization'] == 'Bearer %s' % KEY for r in sent)
 
 
-@pytest.mark.parametrize('args,secrets,model,klass,failed_stage', [
-    (['--api-key', KEY], {'apiKey': 'wrong-one'}, 'llama3.1', 'auth', 'auth'),
-    (['--api-key', KEY], {}, 'llama3.1', 'auth', 'auth'),
-    (['--model', 'llama3.1'], None, 'mistral', 'model_not_found', 'completion'),
-    (['--model', 'llama3.1', '--unknown-model-status', '422'], None, 'mistral', 'model_not_found', 'completion'),
-    (['--fault', 'status=429'], None, 'llama3.1', 'rate_limited', 'completion'),
-    (['--fault', 'status=503'], None, 'llama3.1', 'upstream_error', 'completion'),
-    (['--fault', 'no_usage'], None, 'llama3.1', 'bad_response', 'response'),
-    (['--fault', 'no_choices'], None, 'llama3.1', 'bad_response', 'response'),
-    (['--fault', 'not_json'], None, 'llama3.1', 'bad_response', 'response'),
-    (['--fault', 'stream_as_json'], None, 'llama3.1', 'stream_not_sse', 'stream'),
-    (['--fault', 'stream_no_done'], None, 'llama3.1', 'stream_incomplete', 'stream'),
+# The hint is checked against fixed words a user needs for each class, written here by hand: comparing it with
+# probe_classes.hint() would build the expectation with the code under test (issue 9 §7).
+@pytest.mark.parametrize('args,secrets,model,klass,failed_stage,hint_words', [
+    (['--api-key', KEY], {'apiKey': 'wrong-one'}, 'llama3.1', 'auth', 'auth', ('refused the credentials', 'secrets.apiKey')),
+    (['--api-key', KEY], {}, 'llama3.1', 'auth', 'auth', ('refused the credentials', 'secrets.apiKey')),
+    (['--model', 'llama3.1'], None, 'mistral', 'model_not_found', 'completion', ("model 'mistral'", 'config.defaultModel')),
+    (['--model', 'llama3.1', '--unknown-model-status', '422'], None, 'mistral', 'model_not_found', 'completion',
+     ("model 'mistral'", 'config.defaultModel')),
+    (['--fault', 'status=429'], None, 'llama3.1', 'rate_limited', 'completion', ('rate limiting', 'HTTP 429')),
+    (['--fault', 'status=503'], None, 'llama3.1', 'upstream_error', 'completion', ('HTTP 503', 'proxy')),
+    (['--fault', 'no_usage'], None, 'llama3.1', 'bad_response', 'response', ("'choices' and 'usage'",)),
+    (['--fault', 'no_choices'], None, 'llama3.1', 'bad_response', 'response', ("'choices' and 'usage'",)),
+    (['--fault', 'not_json'], None, 'llama3.1', 'bad_response', 'response', ("'choices' and 'usage'",)),
+    (['--fault', 'stream_as_json'], None, 'llama3.1', 'stream_not_sse', 'stream', ('text/event-stream',)),
+    (['--fault', 'stream_no_done'], None, 'llama3.1', 'stream_incomplete', 'stream', ('data: [DONE]',)),
 ])
-def test_failures_are_classified_at_their_stage(openai_sim_factory, args, secrets, model, klass, failed_stage):
+def test_failures_are_classified_at_their_stage(openai_sim_factory, args, secrets, model, klass, failed_stage,
+                                                hint_words):
     sim = openai_sim_factory(*args)
     t = target(sim.url + '/v1/chat/completions', secrets=secrets, defaultModel=model)
     result = run(t)
@@ -70,7 +75,8 @@ def test_failures_are_classified_at_their_stage(openai_sim_factory, args, secret
     assert result['class'] == klass, result
     assert stage(result, failed_stage)['status'] == 'failed'
     # the class's one-line hint, filled in for this connector
-    assert result['hint'] == probe_classes.hint(klass, t, probe_targets.Options(), stage(result, failed_stage))
+    assert all(word in result['hint'] for word in hint_words), result['hint']
+    assert '{' not in result['hint'], result['hint']  # every placeholder filled in
 
 
 def test_unknown_model_hint_names_the_model(openai_sim_factory):

@@ -50,8 +50,8 @@ def main(argv):
     if check and (stale or extra):
         print('out of date: %s; run make schemas' % ', '.join(stale + extra))
         return 1
-    print('%d schema files in %s, %d %s' % (len(wanted), os.path.relpath(OUT_DIR), len(stale) + len(extra),
-                                              'out of date' if check else 'rewritten or removed'))
+    what = 'out of date' if check else 'rewritten or removed'
+    print('%d schema files in %s, %d %s' % (len(wanted), os.path.relpath(OUT_DIR), len(stale) + len(extra), what))
     return 0
 
 

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import config_schema as s
+from . import kibana_yml
+from . import security
 from . import texts
 from .api import ConnectorsAPI
 from .connector_types import Settings
@@ -37,6 +39,9 @@ ROUTES = [
     ('DELETE', re.compile(r'^/api/actions/connector/%s$' % ID), 'delete'),
     ('GET', re.compile(r'^/api/actions/connectors$'), 'list'),
     ('GET', re.compile(r'^/api/actions/connector_types$'), 'list_types'),
+    ('GET', re.compile(r'^/api/security/role/%s$' % ID), 'role_get'),
+    ('PUT', re.compile(r'^/api/security/role/%s$' % ID), 'role_put'),
+    ('DELETE', re.compile(r'^/api/security/role/%s$' % ID), 'role_delete'),
 ]
 SIM_SECRETS = re.compile(r'^/_sim/connectors/([^/]+)/([^/]+)/secrets$')
 SIM_REFERENCES = re.compile(r'^/_sim/connectors/([^/]+)/([^/]+)/references$')
@@ -149,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
                 break
         else:
             raise texts.ROUTE_NOT_FOUND
-        self.authenticate(sim)
+        principal = self.authenticate(sim)
         body = s.MISSING
         if raw.strip():
             try:
@@ -161,6 +166,9 @@ class Handler(BaseHTTPRequestHandler):
             raise texts.XSRF_MISSING
         api = sim.api
         connector_id = unquote(m.group(1)) if m.groups() else None
+        if op.startswith('role_'):  # security.py: the role API subset
+            return getattr(sim.security, op)(*((connector_id, parse_qs(query), body, principal) if op == 'role_put'
+                                               else (connector_id, principal)))
         if op == 'status':
             return api.status()
         if op == 'create':
@@ -175,24 +183,36 @@ class Handler(BaseHTTPRequestHandler):
             return api.list(space)
         if op == 'list_types':
             return api.list_types((parse_qs(query).get('feature_id') or [None])[0])
+        if op == 'execute' and sim.security.is_dashboard_call(body):  # security.py: getDashboard
+            answer = sim.security.execute_dashboard(sim.store, space, connector_id, body, principal)
+            if answer is not None:
+                return answer
         return api.execute(space, connector_id, body)
 
     def authenticate(self, sim):
-        """ApiKey or Basic (§1 headers); without configured credentials every request passes."""
-        if not sim.api_keys and sim.username is None:
-            return
+        """ApiKey or Basic (§1 headers); without configured credentials every request passes.
+
+        Returns who is calling: the configured credentials are a superuser, a user added through
+        /_sim/security/users holds its roles (security.py).
+        """
         header = self.headers.get('Authorization') or ''
         scheme, _sep, value = header.partition(' ')
         value = value.strip()
-        if scheme.lower() == 'apikey' and value and value in sim.api_keys:
-            return
-        if scheme.lower() == 'basic' and sim.username is not None:
+        user = password = None
+        if scheme.lower() == 'basic':
             try:
                 user, _sep, password = base64.b64decode(value).decode('utf-8').partition(':')
             except (ValueError, UnicodeDecodeError):
                 user = password = None
-            if user == sim.username and password == sim.password:
-                return
+            principal = sim.security.user(user, password) if user is not None else None
+            if principal is not None:
+                return principal
+        if not sim.api_keys and sim.username is None:
+            return security.SUPERUSER
+        if scheme.lower() == 'apikey' and value and value in sim.api_keys:
+            return security.SUPERUSER
+        if user is not None and sim.username is not None and user == sim.username and password == sim.password:
+            return security.SUPERUSER
         raise texts.UNAUTHORIZED
 
     # --- /_sim/: test-only, no auth, not counted (docs/internals.md) ---
@@ -208,8 +228,11 @@ class Handler(BaseHTTPRequestHandler):
             kibana = sim.settings.kibana
             return self.send_json(200, {'version': kibana.text, 'modelled_as': '%d.%d.%d' % kibana.modelled,
                                         'era': kibana.era, 'facts': kibana.describe()})
+        if path.startswith('/_sim/security/'):
+            return self.send_json(*sim.security.handle_sim(self.command, path, raw))
         if self.command == 'POST' and path == '/_sim/reset':
             store.reset()
+            sim.security.reset()
             return self.send_json(200, {'ok': True})
         m = SIM_SECRETS.match(path)
         if m and self.command == 'GET':
@@ -246,12 +269,15 @@ class Simulator(object):
         self.api_keys = set(args.api_key or [])
         self.username, self.password = args.username, args.password
         hosts = [h.strip() for h in args.allowed_hosts.split(',') if h.strip()]
+        if args.preconfigured and hosts == ['*']:  # a kibana.yml given as --preconfigured may set allowedHosts
+            hosts = kibana_yml.allowed_hosts(args.preconfigured) or hosts
         self.settings = Settings(args.kibana_version, AllowList(hosts))
         preconfigured = load_preconfigured(args.preconfigured) if args.preconfigured else None
         self.store = Store(preconfigured, args.state_file)
         enabled = [t.strip() for t in args.enabled_types.split(',') if t.strip()]
         self.api = ConnectorsAPI(self.store, self.settings, enabled)
         self.faults = FaultPlan(args.faults)
+        self.security = security.Security()
 
 
 def parse_args(argv):

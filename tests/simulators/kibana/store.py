@@ -12,6 +12,8 @@ import threading
 
 import yaml
 
+from . import kibana_yml
+
 INVALID_PRECONFIGURED_IDS = ('', '__proto__', 'constructor')  # §6
 
 
@@ -22,7 +24,10 @@ class PreconfiguredError(Exception):
 def load_preconfigured(path):
     """Read kibana.yml's ``xpack.actions.preconfigured`` (§6), flat or nested keys, or a bare map."""
     with open(path, encoding='utf-8') as f:
-        doc = yaml.safe_load(f) or {}
+        try:
+            doc = kibana_yml.resolve_env(yaml.safe_load(f) or {})  # ${VAR} references, as Kibana resolves them
+        except kibana_yml.KibanaYmlError as e:
+            raise PreconfiguredError(str(e))
     if 'xpack.actions.preconfigured' in doc:
         entries = doc['xpack.actions.preconfigured']
     elif isinstance(doc.get('xpack'), dict):

@@ -51,8 +51,8 @@ def parse_fault(text):
     """'status=503:2' -> {'mode': 'status', 'status': 503, 'count': 2}; count None means every request."""
     if not text:
         return None
-    spec, _, count = text.partition(':')
-    mode, _, arg = spec.partition('=')
+    spec, _sep, count = text.partition(':')
+    mode, _sep, arg = spec.partition('=')
     if mode not in FAULTS:
         raise ValueError('unknown fault %r (known: %s)' % (mode, ', '.join(FAULTS)))
     fault = {'mode': mode, 'count': int(count) if count else None}
@@ -357,7 +357,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python tests/simulators/openai', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python tests/simulators/openai', description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=8000)
     parser.add_argument('--api-key', help='require this key (Bearer or api-key header)')

@@ -5,7 +5,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import harness  # noqa: F401  (makes the collection importable)
+# the import makes the collection importable
+import harness  # pylint: disable=unused-import
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import (
     probe, probe_classes, probe_kibana, probe_reports, probe_sse, probe_stages, probe_targets, probe_wire)
 
@@ -228,8 +229,8 @@ def test_both_prefers_direct_class_but_kibana_side_problems_first(monkeypatch):
 # ------------------------------------------------------------------ targets
 def test_targets_from_specs_skips_absent_applies_defaults_and_pki():
     specs = [
-        {'connector_id': 'a', 'connector_type_id': '.gen-ai', 'config': {'apiProvider': 'OpenAI',
-                                                                       'apiUrl': 'https://api.openai.com/v1/x'}},
+        {'connector_id': 'a', 'connector_type_id': '.gen-ai',
+         'config': {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/x'}},
         {'connector_id': 'gone', 'state': 'absent'},
         {'connector_id': 'b', 'connector_type_id': '.gen-ai', 'config': {'apiProvider': 'Other'},
          'pki': {'certificate': 'c'}},

@@ -259,7 +259,24 @@ def test_secret_values_never_appear_in_problems():
 def test_format_problem_names_everything():
     line = spec.format_problem({'file': 'c.yml', 'document': 1, 'connector': 'llm', 'path': '/config/apiUrl',
                                 'message': 'config.apiUrl is required', 'hint': 'add it'})
-    assert line == 'c.yml document 1, connector llm, config.apiUrl: config.apiUrl is required (hint: add it)'
+    assert line == 'c.yml document 1, connector llm: config.apiUrl is required (hint: add it)'
+    line = spec.format_problem({'connector': 'llm', 'path': '/config/apiUrl', 'message': 'is required'})
+    assert line == 'connector llm, config.apiUrl: is required'  # the field once, never twice
+
+
+def test_pki_problems_name_the_field_once_and_the_file(tmp_path):
+    """Issue 9 §6: was 'pki.certificate: pki.certificate: CN=… expired …' with no file."""
+    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
+    import pki_factory
+    old = pki_factory.CA('Old CA').issue('old-client', not_before=-30, not_after=-1)
+    paths = old.write(tmp_path, prefix='old')
+    labelled = pki.with_source('/controller/files/old.crt', old.cert_pem)
+    for value, file_name in ((paths['certificate'], paths['certificate']), (labelled, '/controller/files/old.crt')):
+        report = spec.validate_specs([gen_ai(secrets={}, pki={'certificate': value, 'private_key': old.key_pem()})],
+                                     pki_checker=pki.check_spec_pki)
+        lines = [spec.format_problem(p) for p in report.errors if p['path'] == '/pki/certificate']
+        assert len(lines) == 1 and lines[0].count('pki.certificate') == 1, lines
+        assert 'expired' in lines[0] and '(file %s)' % file_name in lines[0], lines
 
 
 def test_redact_hides_the_pki_key_in_any_form():

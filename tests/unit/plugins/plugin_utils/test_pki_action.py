@@ -14,6 +14,12 @@ from ansible_collections.kibana_gitops.connectors.plugins.action import connecto
 from ansible_collections.kibana_gitops.connectors.plugins.action import connectors as connectors_action
 from ansible_collections.kibana_gitops.connectors.plugins.action import pki_material as pki_material_action
 from ansible_collections.kibana_gitops.connectors.plugins.plugin_utils import pki_action
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils.pki import split_source
+
+
+def content(value):
+    """A resolved value without the label that names its file (checked where it matters)."""
+    return split_source(value)[0]
 
 
 class Loader(object):
@@ -61,9 +67,10 @@ def test_relative_paths_become_pem_text_and_the_key_is_masked(tmp_path, client):
     args = {'name': 'x', 'pki': {'certificate': 'c.crt', 'private_key': 'c.key', 'ca': 'c-ca.crt',
                                  'private_key_passphrase': 'c.key'}}
     hidden = resolve(plugin, args)
-    assert args['pki']['certificate'] == client.cert_pem
-    assert args['pki']['private_key'] == client.key_pem('pkcs1')
-    assert args['pki']['ca'] == client.ca.cert_pem
+    assert content(args['pki']['certificate']) == client.cert_pem
+    assert split_source(args['pki']['certificate'])[1] == str(tmp_path / 'c.crt')  # messages can name the file
+    assert content(args['pki']['private_key']) == client.key_pem('pkcs1')
+    assert content(args['pki']['ca']) == client.ca.cert_pem
     assert args['pki']['private_key_passphrase'] == 'c.key'  # a passphrase is never a file
     body = [line for line in client.key_pem('pkcs1').splitlines() if not line.startswith('-----')]
     assert client.key_pem('pkcs1') in hidden and set(line for line in body if len(line) >= 32) <= hidden
@@ -76,9 +83,9 @@ def test_der_file_becomes_base64(tmp_path, client):
     plugin = make(pki_material_action.ActionModule, tmp_path)
     args = {'certificate': os.path.basename(paths['certificate']), 'private_key': paths['private_key']}
     hidden = resolve(plugin, args)
-    assert base64.b64decode(args['certificate']) == client.cert_der
-    assert base64.b64decode(args['private_key']) == client.key_der()
-    assert args['private_key'] in hidden
+    assert base64.b64decode(content(args['certificate'])) == client.cert_der
+    assert base64.b64decode(content(args['private_key'])) == client.key_der()
+    assert content(args['private_key']) in hidden
 
 
 def test_inline_pem_and_unknown_paths_are_left_alone(tmp_path, client):
@@ -96,8 +103,9 @@ def test_every_spec_pki_block_is_resolved(tmp_path, client):
                       {'connector_id': 'b'}, 'not-a-dict',
                       {'connector_id': 'c', 'pki': {'certificate': 's.crt', 'private_key': client.key_pem()}}]}
     resolve(plugin, args)
-    assert args['specs'][0]['pki'] == {'certificate': client.cert_pem, 'private_key': client.key_pem()}
-    assert args['specs'][3]['pki']['certificate'] == client.cert_pem
+    assert dict((k, content(v)) for k, v in args['specs'][0]['pki'].items()) == \
+        {'certificate': client.cert_pem, 'private_key': client.key_pem()}
+    assert content(args['specs'][3]['pki']['certificate']) == client.cert_pem
     assert [w for w, _b in plugin._pki_blocks(args)] == ['specs[0].pki.', 'specs[3].pki.']
 
 
