@@ -93,7 +93,8 @@ def _connector_label(spec):
 
 class Engine(object):
 
-    def __init__(self, client, check_mode=False, secrets_update='on_create', strict=False, max_workers=4):
+    def __init__(self, client, check_mode=False, secrets_update='on_create', strict=False, max_workers=4,
+                 kibana_version=None):
         self.client = client
         self.check_mode = check_mode
         self.secrets_update = secrets_update
@@ -102,7 +103,8 @@ class Engine(object):
         self.warnings = []
         # why ensure_set refused to prune at all (a guard tripped); None when it did not
         self.prune_refusal = None
-        self._kibana_version = None
+        # the release, when the caller read it already (the role, once per instance); else GET /api/status once
+        self._kibana_version = versions.normalise(kibana_version) if kibana_version else None
         self.refused = []  # results of specs this Kibana's release cannot take (nothing was sent for them)
 
     # ------------------------------------------------------------------ the Kibana release

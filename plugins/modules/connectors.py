@@ -105,6 +105,12 @@ options:
       - How many writes run at the same time. Kibana handles a few well; keep it small on a busy Kibana.
     type: int
     default: 4
+  kibana_version:
+    description:
+      - The release of this Kibana, when the caller has already read it from C(GET /api/status) (the connectors role
+        does, once per instance); the module then does not read it again. Without it the module reads it once.
+      - Give what Kibana reports, not a wish; the specs are validated, and server defaults compared, for this release.
+    type: str
   strict:
     description:
       - Treat validation warnings (for example a spec without C(connector_id)) as errors.
@@ -217,6 +223,7 @@ def main():
             secrets_update=dict(type='str', default='on_create', choices=['on_create', 'always']),
             parallel_writes=dict(type='int', default=4),
             strict=dict(type='bool', default=False),
+            kibana_version=dict(type='str'),
         ),
         supports_check_mode=True,
     )
@@ -239,7 +246,8 @@ def main():
                                                                  spec['space_id'], space))
         specs.append(spec)
     engine = Engine(module.client, check_mode=module.check_mode, secrets_update=params['secrets_update'],
-                    strict=params['strict'], max_workers=params['parallel_writes'])
+                    strict=params['strict'], max_workers=params['parallel_writes'],
+                    kibana_version=params['kibana_version'])
     try:
         prepared = engine.prepare(specs, allow_refusals=True)
         results, summary = engine.ensure_set(prepared, space, prune=params['prune'],
