@@ -90,6 +90,7 @@ def secret_header_alternative(type_id):
                 'header and stores it encrypted')
     return 'this type has no secret headers: prefer a credential the type keeps in secrets, or a proxy that adds it'
 
+
 SECRET_PARTS = ('secrets',)
 PEM_CERT = '-----BEGIN CERTIFICATE-----'
 PEM_KEYS = ('-----BEGIN PRIVATE KEY-----', '-----BEGIN RSA PRIVATE KEY-----')

@@ -283,8 +283,8 @@ def main():
         head = '%d of %d connectors failed' % (summary['failed'], len(results))
         if refused:
             head += ', %d refused by Kibana %s' % (len(refused), version)
-        module.fail_json(msg='%s: %s' % (head, '; '.join(problems)),
-            changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
+        module.fail_json(msg='%s: %s' % (head, '; '.join(problems)), changed=changed, results=results,
+                         summary=summary, diff=diffs, kibana_version=version)
     module.exit_json(changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
 
 
