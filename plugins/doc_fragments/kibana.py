@@ -42,6 +42,8 @@ options:
   ca_path:
     description:
       - PEM file with the CA certificate(s) that signed Kibana's TLS certificate.
+      - If not set, the environment variable E(REQUESTS_CA_BUNDLE) (or E(CURL_CA_BUNDLE)) is used, else the
+        system's trusted CAs.
     type: path
   client_cert:
     description:
@@ -63,6 +65,17 @@ options:
       - A create without a fixed id is never re-sent blindly; the module first looks the connector up by name.
     type: int
     default: 3
+  proxy_url:
+    description:
+      - Forward proxy for every request to Kibana, for example V(http://proxy.example.com:3128); credentials
+        for the proxy may be part of the URL (V(http://user:password@proxy.example.com:3128)) and are never shown.
+      - If not set, the environment variable E(KIBANA_PROXY_URL) is used; without either, the standard
+        variables E(HTTPS_PROXY) / E(HTTP_PROXY) / E(ALL_PROXY) (by the scheme of O(kibana_url)) are, except for the
+        hosts that E(NO_PROXY) lists. O(proxy_url) itself applies even to hosts that E(NO_PROXY) lists.
+      - With an C(https://) O(kibana_url) the proxy only relays the encrypted connection (HTTP C(CONNECT)) and
+        never sees the API key, the password or connector secrets; with C(http://) it sees everything, and the
+        module warns.
+    type: str
 requirements:
   - requests
 """

@@ -13,6 +13,8 @@ description:
     failed and refused, a total row, the Kibana release of each instance, then the list of changes (with the
     fields that differ), failures, specs the release of an instance refused (with the first release that accepts
     them) and the other refusals with their reasons.
+  - With the C(dashboards) of a space (C(connectors_usage_dashboards) of the role), a list of the AI connectors'
+    token usage dashboard links, or why each is not available.
   - It only reads connector ids, names, actions, field names and messages; secret values are never part of its
     input, so they cannot be part of its output.
 author:
@@ -147,7 +149,24 @@ def rollout_summary(records, title=None, max_items=50):
             lines += ['### %s' % heading, ''] + _capped(items, max_items) + ['']
     if not changes and not failures:
         lines += ['No changes.', '']
-    return '\n'.join(lines + _tests_section(records, max_items))
+    return '\n'.join(lines + _tests_section(records, max_items) + _dashboards_section(records, max_items))
+
+
+def _dashboards_section(records, max_items):
+    """Token usage dashboards of the AI connectors, when the rollout looked them up (connectors_usage_dashboards)."""
+    items = []
+    for record, space in (row for r in records for row in _space_rows(r)):
+        where = '%s / %s' % (_code(record.get('host')), _code(space.get('space_id')))
+        for c in space.get('dashboards') or []:
+            board = c.get('usage_dashboard') or {}
+            who = _connector({'connector_id': c.get('id'), 'name': c.get('name')})
+            if board.get('available') and board.get('url'):
+                items.append('- %s: %s: [token usage dashboard](%s)' % (where, who, str(board['url']).replace(')', '%29')))
+            else:
+                items.append('- %s: %s: not available: %s' % (where, who, _md(board.get('reason') or 'unknown')))
+    if not items:
+        return []
+    return ['### Token usage dashboards', ''] + _capped(items, max_items) + ['']
 
 
 def _tests_section(records, max_items):

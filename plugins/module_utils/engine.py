@@ -103,6 +103,8 @@ class Engine(object):
         self.warnings = []
         # why ensure_set refused to prune at all (a guard tripped); None when it did not
         self.prune_refusal = None
+        # results of state: absent specs that were refused (a delete asked for, and not done)
+        self.refused_deletes = []
         # the release, when the caller read it already (the role, once per instance); else GET /api/status once
         self._kibana_version = versions.normalise(kibana_version) if kibana_version else None
         self.refused = []  # results of specs this Kibana's release cannot take (nothing was sent for them)
@@ -289,6 +291,8 @@ class Engine(object):
                 return self._failed(spec, exc)
             if spec.get('_pruned'):
                 result['pruned'] = True
+            elif result['action'] == 'refused':
+                self.refused_deletes.append(result)
             return result
 
         # plans are cheap; only connectors that need a write go to the pool

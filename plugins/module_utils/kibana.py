@@ -14,6 +14,12 @@ import json
 import os
 import re
 
+try:
+    from urllib.parse import unquote, urlsplit
+except ImportError:  # pragma: no cover - Python 2 targets
+    from urllib import unquote  # type: ignore
+    from urlparse import urlsplit  # type: ignore
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import redact as _redaction
@@ -51,7 +57,45 @@ def connection_argument_spec():
         client_key=dict(type='path', no_log=False),
         timeout=dict(type='int', default=30),
         retries=dict(type='int', default=3),
+        proxy_url=dict(type='str', no_log=True, fallback=(env_fallback, ['KIBANA_PROXY_URL'])),
     )
+
+
+def proxies_for(url, proxy_url=None):
+    """The proxies requests should use for ``url``.
+
+    ``proxy_url`` (the option) for every request to Kibana; without it the standard environment variables
+    HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (either case), minus the hosts that NO_PROXY lists. Read here rather
+    than with requests' trust_env, which would also let ~/.netrc replace the Authorization header and
+    REQUESTS_CA_BUNDLE override an explicit ca_path or validate_certs=false.
+    """
+    if proxy_url:
+        return {'http': proxy_url, 'https': proxy_url}
+    found = requests.utils.get_environ_proxies(url)
+    return dict((scheme, value) for scheme, value in found.items() if scheme in ('http', 'https', 'all') and value)
+
+
+def ca_bundle(ca_path=None):
+    """What verifies Kibana's certificate: ca_path, else REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else the defaults."""
+    return ca_path or os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
+
+
+def proxy_credentials(proxies):
+    """The user:password parts of proxy URLs: masked like Kibana's credentials."""
+    values = set()
+    for value in (proxies or {}).values():
+        parts = urlsplit(value if '://' in value else 'http://' + value)
+        if parts.password:
+            values.update([parts.password, unquote(parts.password)])
+            if parts.username:
+                values.add('%s:%s' % (parts.username, parts.password))
+    return values
+
+
+def without_credentials(proxy):
+    """A proxy URL fit for a message: scheme, host and port only."""
+    parts = urlsplit(proxy if '://' in proxy else 'http://' + proxy)
+    return '%s://%s%s' % (parts.scheme, parts.hostname or '', ':%s' % parts.port if parts.port else '')
 
 
 class KibanaError(Exception):
@@ -125,7 +169,8 @@ def id_problem(value):
 class KibanaClient(object):
 
     def __init__(self, url, api_key=None, username=None, password=None, validate_certs=True,
-                 ca_path=None, client_cert=None, client_key=None, timeout=30, retries=3, pool_size=16):
+                 ca_path=None, client_cert=None, client_key=None, timeout=30, retries=3, pool_size=16,
+                 proxy_url=None):
         if not HAS_REQUESTS:
             raise KibanaError('the Python library "requests" is required: %s' % REQUESTS_IMPORT_ERROR)
         if not url:
@@ -140,7 +185,9 @@ class KibanaClient(object):
         self._version = None
         # every credential in every form a request carries it: masked in every message (Kibana or a proxy may echo
         # the Authorization header back)
-        self.masker = _redaction.Masker(_redaction.credential_values(api_key, username, password))
+        self.proxies = proxies_for(self.url, proxy_url)
+        self.masker = _redaction.Masker(_redaction.credential_values(api_key, username, password)
+                                        | proxy_credentials(self.proxies))
         self.warnings = []
         if not validate_certs:
             _silence_insecure_warning()
@@ -148,16 +195,20 @@ class KibanaClient(object):
                 self.warnings.append('validate_certs is false: the certificate of %s is not verified, so anyone on the '
                                      'network path can read the API key and connector secrets; set ca_path to the CA '
                                      'bundle that signed it instead' % self.url)
+        if self.proxies and self.url.startswith('http://'):
+            self.warnings.append('kibana_url is http:// and requests go through the proxy %s: the proxy sees the '
+                                 'API key or password and every connector secret; use https:// so that it only '
+                                 'relays encrypted traffic' % without_credentials(list(self.proxies.values())[0]))
         # pool_size: connections kept open for reuse; as many as requests may be in flight at once
         self._session = self._new_session(_retry(retries, True), api_key, username, password,
-                                          validate_certs, ca_path, client_cert, client_key, pool_size)
+                                          validate_certs, ca_path, client_cert, client_key, pool_size, self.proxies)
         # the same session settings, but a sent request is never replayed (POST without an id)
         self._session_once = self._new_session(_retry(retries, False), api_key, username, password,
-                                               validate_certs, ca_path, client_cert, client_key, pool_size)
+                                               validate_certs, ca_path, client_cert, client_key, pool_size, self.proxies)
 
     @staticmethod
     def _new_session(retry, api_key, username, password, validate_certs, ca_path, client_cert, client_key,
-                     pool_size=16):
+                     pool_size=16, proxies=None):
         session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=pool_size)
         session.mount('http://', adapter)
@@ -168,10 +219,12 @@ class KibanaClient(object):
             session.headers['Authorization'] = 'ApiKey %s' % api_key
         elif username:
             session.auth = (username, password or '')
-        session.verify = (ca_path or True) if validate_certs else False
+        session.verify = ca_bundle(ca_path) if validate_certs else False
         if client_cert:
             session.cert = (client_cert, client_key) if client_key else client_cert
+        # the environment's proxies and CA bundle are read in proxies_for() / ca_bundle(); nothing else of it
         session.trust_env = False
+        session.proxies = dict(proxies or {})
         return session
 
     # ---------------------------------------------------------------- transport
@@ -277,17 +330,17 @@ class KibanaClient(object):
     # roles (Kibana's role API; roles are not per space)
     def get_role(self, name):
         try:
-            return self.request('GET', '%s/%s' % (ROLE_API, _quote(name)))
+            return self.request('GET', '%s/%s' % (ROLE_API, _segment(name, 'role name')))
         except KibanaError as exc:
             if exc.status == 404:
                 return None
             raise
 
     def put_role(self, name, body):
-        return self.request('PUT', '%s/%s' % (ROLE_API, _quote(name)), body)
+        return self.request('PUT', '%s/%s' % (ROLE_API, _segment(name, 'role name')), body)
 
     def delete_role(self, name):
-        return self.request('DELETE', '%s/%s' % (ROLE_API, _quote(name)))
+        return self.request('DELETE', '%s/%s' % (ROLE_API, _segment(name, 'role name')))
 
 
 def client_from_params(params):
@@ -297,7 +350,7 @@ def client_from_params(params):
         password=params.get('password'), validate_certs=params.get('validate_certs', True),
         ca_path=params.get('ca_path'), client_cert=params.get('client_cert'), client_key=params.get('client_key'),
         timeout=params.get('timeout') or 30, retries=params.get('retries') if params.get('retries') is not None else 3,
-        pool_size=max(16, params.get('pool_size') or 0))
+        pool_size=max(16, params.get('pool_size') or 0), proxy_url=params.get('proxy_url'))
 
 
 # -------------------------------------------------------------------- helpers
@@ -311,11 +364,17 @@ def _silence_insecure_warning():
         pass
 
 
+def _segment(value, what):
+    """Any value as one percent-encoded path segment; values that cannot round-trip are refused unsent."""
+    problem = id_problem(value)
+    if problem:
+        raise KibanaError('%s %s; nothing was sent' % (what, problem), None, None, None)
+    return _quote(value)
+
+
 def _id_segment(connector_id, space_id=None):
     """A connector id as one percent-encoded path segment; ids that cannot round-trip are refused unsent."""
-    problem = id_problem(connector_id)
-    if problem:
-        raise KibanaError('connector_id %s; nothing was sent' % problem, None, None, None)
+    _segment(connector_id, 'connector_id')
     problem = id_problem(space_id) if space_id not in (None, 'default') else None
     if problem:
         raise KibanaError('space_id %s; nothing was sent' % problem, None, None, None)
@@ -357,6 +416,9 @@ def _describe_connection_error(exc, timeout=None):
     if isinstance(exc, requests.exceptions.Timeout) or 'ReadTimeoutError' in str(exc) or 'Read timed out' in str(exc):
         return ('Kibana did not answer within %s s (the timeout option): it is slow or overloaded, and may still '
                 'apply the request; raise timeout, or retry later' % timeout)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return ('cannot reach Kibana through the proxy (proxy_url, or HTTPS_PROXY / HTTP_PROXY and NO_PROXY): %s'
+                % _root_cause(exc))
     if isinstance(exc, requests.exceptions.ConnectionError):
         return 'cannot connect to Kibana (is kibana_url right and Kibana up?): %s' % _root_cause(exc)
     return str(exc)

@@ -86,8 +86,27 @@ options:
         the CA signed it). Needs the C(cryptography) Python library; without it only the block's shape is checked.
     type: bool
     default: true
+  template:
+    description:
+      - Load O(paths) for an apply instead of validating them, as the C(kibana_gitops.connectors.connectors) role does.
+        The files are read on the controller with Ansible's YAML loader (vault-encrypted files and C(!vault) values
+        are decrypted), and Jinja in their strings is filled in from the play's variables (C("{{ vault_llm_apikey }}"),
+        lookups included, since spec files in your repository are trusted like playbooks).
+      - Strings tagged C(!unsafe) are never templated. M(kibana_gitops.connectors.connector_info) export writes every
+        string from Kibana that holds C({{), C({%) or C({#) that way, so data from Kibana is never run as code.
+        See C(docs/gitops.md) for the trust model.
+      - Returns RV(loaded_specs) (O(specs) first, then the files' specs, C(space_id) and C(state) filled in) and
+        RV(files); nothing is validated and the task's output is hidden, since the specs hold secrets.
+      - Bounds, as when validating - a file larger than 8 MiB, nested deeper than 32 levels or whose YAML aliases
+        expand to more than 100,000 nodes is refused, naming the file.
+    type: bool
+    default: false
 notes:
   - Runs on the host it is delegated to; O(paths) are read there (usually C(localhost) in a pipeline).
+    With O(template=true) they are read on the controller.
+  - Spec files are bounded - a file larger than 8 MiB, nested deeper than 32 levels, or whose YAML aliases
+    expand to more than 100,000 nodes is refused with an error that names the file.
+  - A C(!unsafe) tag (Ansible's) is read as a plain string when validating.
 requirements:
   - jsonschema
   - cryptography (for O(check_pki))
@@ -188,6 +207,13 @@ kibana_version_note:
   description: Why that release, when O(kibana_version) was not given or is outside the releases the collection knows.
   returned: when there is something to say
   type: str
+loaded_specs:
+  description:
+    - The specs to apply, Jinja filled in, secrets included (the task's output is hidden). Strings are marked
+      unsafe, so they are never templated again.
+  returned: when O(template=true)
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -199,13 +225,20 @@ from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps impo
 
 
 def _pki_checker(module):
+    """pki.check_spec_pki, imported on the first pki block only: most spec sets have none, and cryptography
+    costs a noticeable part of a validation run's start-up."""
     if not module.params['check_pki']:
         return None
-    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.warn('%s: pki blocks are checked for their shape only' % missing_lib('cryptography'))
-        return None
-    return pki.check_spec_pki
+    loaded = []
+
+    def check(pki_block):
+        if not loaded:
+            from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
+            if not pki.HAS_CRYPTOGRAPHY:
+                module.warn('%s: pki blocks are checked for their shape only' % missing_lib('cryptography'))
+            loaded.append(pki.check_spec_pki if pki.HAS_CRYPTOGRAPHY else None)
+        return loaded[0](pki_block) if loaded[0] else []
+    return check
 
 
 def main():
@@ -219,6 +252,7 @@ def main():
             fail_on_error=dict(type='bool', default=True),
             check_pki=dict(type='bool', default=True),
             kibana_version=dict(type='str'),
+            template=dict(type='bool', default=False),  # handled by the action plugin (controller side)
         ),
         supports_check_mode=True,
     )

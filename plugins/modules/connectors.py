@@ -276,10 +276,15 @@ def main():
     if engine.prune_refusal and not summary['failed'] and not refused:
         module.fail_json(msg='prune refused in space %s: %s' % (space, engine.prune_refusal), changed=changed,
                          results=results, summary=summary, diff=diffs, kibana_version=version)
+    if engine.refused_deletes and not summary['failed'] and not refused:
+        module.fail_json(msg='%d connector(s) with state absent were not deleted: %s' % (
+            len(engine.refused_deletes), '; '.join('%s: %s' % (r['connector_id'], r['msg']) for r in engine.refused_deletes)),
+            changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
     if summary['failed'] or refused:
         problems = [r['msg'] for r in results if r['action'] == 'failed'] + [r['msg'] for r in refused]
         if engine.prune_refusal:
             problems.append('prune refused: %s' % engine.prune_refusal)
+        problems += ['%s: %s' % (r['connector_id'], r['msg']) for r in engine.refused_deletes]
         head = '%d of %d connectors failed' % (summary['failed'], len(results))
         if refused:
             head += ', %d refused by Kibana %s' % (len(refused), version)

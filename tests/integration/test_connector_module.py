@@ -219,7 +219,7 @@ def test_identity_by_name_and_ambiguous_name(kibana):
     assert live(kibana, generated_id)['config']['index'] == 'ops-2'
 
     status, _body = kibana.api('POST', '/api/actions/connector', {'name': 'Ops index', 'connector_type_id': '.index',
-                                                              'config': {'index': 'other'}}, api_key=API_KEY)
+                                                                  'config': {'index': 'other'}}, api_key=API_KEY)
     assert status == 200
     r = run(kibana, by_name)
     assert r['failed'] and 'ambiguous' in r['msg'] and generated_id in r['msg'], r

@@ -67,9 +67,9 @@ def test_validate_playbook_lists_every_error_and_fails(spec_dir, verbosity):
                                   canaries=[CANARY, CANARY_2])
     assert result.rc != 0, result
     bad_file = os.path.join(bad, 'bad.yml')
-    assert '%s document 0, connector llm, config.apiUrl' % bad_file in result.output
-    assert '%s document 0, connector llm, config.defaultModel' % bad_file in result.output
-    assert '%s document 2, connector hook, config.methd' % bad_file in result.output
+    assert '%s document 0, connector llm: config.apiUrl' % bad_file in result.output
+    assert '%s document 0, connector llm: config.defaultModel' % bad_file in result.output
+    assert '%s document 2, connector hook: config.methd' % bad_file in result.output
     assert 'did you mean method?' in result.output
     assert 'broken.yaml' in result.output and 'YAML syntax error at line' in result.output
     assert 'connector ok-slack' not in result.output

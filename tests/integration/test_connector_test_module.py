@@ -134,7 +134,7 @@ def test_check_mode_still_tests_and_never_changes(sims, tmp_path):
 def test_other_types_are_skipped_and_direct_needs_specs(sims, tmp_path):
     kibana, llm = sims
     status, _body = kibana.api('POST', '/api/actions/connector/log', {'name': 'Log', 'connector_type_id': '.server-log'},
-                           api_key=KIBANA_KEY)
+                               api_key=KIBANA_KEY)
     assert status == 200
     result, _res = run(kibana, tmp_path, {'connector_ids': ['log']})
     assert result['results'][0]['status'] == 'skipped'

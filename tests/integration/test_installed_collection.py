@@ -135,3 +135,17 @@ def test_readme_commands_from_a_users_folder_with_the_installed_tarball(kibana_s
     assert status == 200 and body['name'] == 'My first connector', body
     # nothing was written inside the installed collection
     assert tree(str(installed)) == before
+
+
+def test_ansible_doc_and_playbooks_from_the_checkout_root():
+    """README, In a checkout: the root's ansible.cfg makes the checkout the collection for commands run there."""
+    env = harness.ansible_env()
+    env.pop('ANSIBLE_COLLECTIONS_PATH')  # only what ansible.cfg says
+    env.pop('ANSIBLE_CONFIG', None)
+    doc = run('ansible-doc kibana_gitops.connectors.connector', harness.ROOT, dict(env, PATH=os.path.dirname(
+        sys.executable) + os.pathsep + env.get('PATH', '')))
+    assert '> MODULE kibana_gitops.connectors.connector' in doc and 'proxy_url' in doc, doc[:2000]
+    line = [c for c in commands(code_blocks(readme_section('### In a checkout'))[0][1]) if c.startswith('ansible-playbook')]
+    assert len(line) == 1, line
+    out = run(line[0], harness.ROOT, dict(env, PATH=os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', '')))
+    assert 'are valid' in out, out

@@ -140,8 +140,8 @@ def test_kibana_started_with_the_rendered_yml_lists_them_and_prune_leaves_them(s
             conn, specs=specs[1:], prune=True, managed_ids=['local-llm']), 'register': 'second'},
         {'name': 'info', 'kibana_gitops.connectors.connector_info': dict(conn, connector_ids=['local-llm']),
          'register': 'info'},
-        {'name': 'save', 'ansible.builtin.copy': {'dest': out.name, 'content':
-                                                   '{{ {"first": first, "second": second, "info": info} | to_json }}'}}]}])
+        {'name': 'save', 'ansible.builtin.copy': {
+            'dest': out.name, 'content': '{{ {"first": first, "second": second, "info": info} | to_json }}'}}]}])
     try:
         play = harness.run_playbook(playbook, canaries=CANARIES)
         assert play.rc == 0, play

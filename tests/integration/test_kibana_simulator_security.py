@@ -23,13 +23,13 @@ def admin(kibana, method, path, body=None, space=None):
 
 
 def add_user(kibana, username, roles):
-    status, _ = kibana.sim('POST', '/_sim/security/users', {'username': username, 'password': 'pw', 'roles': roles})
-    assert status == 200
+    answer = kibana.sim('POST', '/_sim/security/users', {'username': username, 'password': 'pw', 'roles': roles})
+    assert answer[0] == 200
 
 
 def test_role_put_get_delete_with_kibanas_shapes(kibana):
-    assert admin(kibana, 'GET', '/api/security/role/viewer-x') == (404, {'statusCode': 404, 'error': 'Not Found',
-                                                                          'message': 'Not Found'})
+    not_found = {'statusCode': 404, 'error': 'Not Found', 'message': 'Not Found'}
+    assert admin(kibana, 'GET', '/api/security/role/viewer-x') == (404, not_found)
     assert admin(kibana, 'PUT', '/api/security/role/viewer-x', dict(VIEWER_ROLE, description='d')) == (204, None)
     status, role = admin(kibana, 'GET', '/api/security/role/viewer-x')
     assert status == 200

@@ -201,6 +201,15 @@ def test_enum_and_unknown_key_texts(kb):
     })
 
 
+def test_url_format_texts(kb):
+    got = kb.message('.webhook', {'url': 'example.com/do-something'}, {})
+    assert got == per_version(kb, {
+        '8.18.0': CS_CONFIG + 'error validation webhook action config: unable to parse url: TypeError: Invalid URL',
+        '9.3.0': Z_CONFIG + 'Field "url": Invalid url',  # Kibana's webhook/index.test.ts snapshot
+        '9.4.0': Z_CONFIG + u'\u2716 Invalid URL\n  \u2192 at url',
+    })
+
+
 def test_union_texts(kb):
     got = kb.message('.gen-ai', {'apiProvider': 'OpenAI'}, {'apiKey': 'k'})
     assert got == per_version(kb, {

@@ -41,7 +41,7 @@ def canaries(*issued):
     found = {PASSPHRASE}
     for item in issued:
         for fmt in ('pkcs8', 'pkcs1'):
-            found.update(line for line in item.key_pem(fmt).splitlines() if line and not line.startswith('-----'))
+            found.update(harness.Plain(line) for line in item.key_pem(fmt).splitlines() if line and not line.startswith('-----'))
         encoded = base64.b64encode(item.key_pem('pkcs8').encode()).decode()  # what Kibana stores
         found.update(encoded[i:i + 48] for i in range(48, len(encoded) - 48, 200))
     return sorted(found)
@@ -169,7 +169,7 @@ def test_bad_material_stops_the_run_before_any_request(kibana_sim_factory, tmp_p
         'encrypted_without_passphrase': (connector_task(passphrase=False), 'private_key: is encrypted'),
     }[case]
     playbook = write_project(tmp_path, task, files)
-    stranger_lines = [line for line in pki_factory.key_pem(stranger).splitlines() if not line.startswith('-----')]
+    stranger_lines = [harness.Plain(line) for line in pki_factory.key_pem(stranger).splitlines() if not line.startswith('-----')]
     result = play(kibana, playbook, verbosity=3, diff=True, canaries=canaries(client) + stranger_lines)
     assert result.rc != 0, result
     assert expected in result.output

@@ -8,7 +8,7 @@ import pytest
 # the import makes the collection importable
 import harness  # pylint: disable=unused-import
 import pki_factory
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_classes, probe_targets
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_targets
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ def target(url, secrets=None, **config):
     base = {'apiProvider': 'Other', 'apiUrl': url, 'defaultModel': 'llama3.1'}
     base.update(config)
     return probe_targets.Target(connector_id='llm', name='LLM', connector_type_id='.gen-ai', config=base,
-                        secrets={'apiKey': KEY} if secrets is None else secrets)
+                                secrets={'apiKey': KEY} if secrets is None else secrets)
 
 
 def run(t, **options):

@@ -29,7 +29,7 @@ def test_specs_from_a_list_and_files_with_pki_check_mode_and_tags(kibana_sim_fac
     sim = f.sims[0]
     client = pki_factory.CA('Role Test CA').issue('kibana-client')
     key_pem = client.key_pem('pkcs8')
-    canaries = CANARIES + tuple(line for line in key_pem.splitlines() if len(line) > 40)
+    canaries = CANARIES + tuple(harness.Plain(line) for line in key_pem.splitlines() if len(line) > 40)
     (f.repo / 'default' / 'certs').mkdir(parents=True)
     client.write(f.repo / 'default' / 'certs', prefix='client')
     # a pki: path in a spec file is relative to that file

@@ -143,3 +143,28 @@ def test_connector_info_usage_dashboard_with_and_without_the_role(kibana):
     assert after['changed'] is False
     assert sorted(d['id'] for d in kibana.sim('GET', '/_sim/security/dashboards')[1]) == [
         'generative-ai-token-usage-bedrock-team-a', 'generative-ai-token-usage-openai-team-a']
+
+
+def test_connectors_role_lists_dashboard_links_in_the_rollout_summary(kibana_sim_factory, tmp_path):
+    import fleet
+    f = fleet.Fleet(kibana_sim_factory, tmp_path, count=1, spaces=('default',), preconfigured=False)
+    sim = f.sims[0]
+    spec = {'connector_id': 'gitops-llm', 'name': 'LLM', 'connector_type_id': '.gen-ai',
+            'config': dict(LLM['config']), 'secrets': {'apiKey': '{{ vault_llm_key }}'}}
+    f.write_spec(spec)
+    variables = {'connectors_usage_dashboards': True}
+    play = f.run('apply.yml', extra_vars={'vault_llm_key': CANARY_KEY}, group_vars=variables, canaries=CANARIES)
+    assert play.rc == 0, play
+    summary = f.summary_file.read_text()
+    assert '### Token usage dashboards' in summary
+    assert '`gitops-llm` (LLM): [token usage dashboard](%s/app/dashboards#/view/generative-ai-token-usage-openai-default' \
+        % sim.url in summary
+    assert sim.sim('GET', '/_sim/security/dashboards')[1] == [{'space_id': 'default',
+                                                               'id': 'generative-ai-token-usage-openai-default'}]
+    # check mode never asks (getDashboard would create the dashboard)
+    sim.reset()
+    play = f.run('apply.yml', extra_vars={'vault_llm_key': CANARY_KEY}, group_vars=variables, canaries=CANARIES,
+                 check=True)
+    assert play.rc == 0, play
+    assert 'Token usage dashboards' not in f.summary_file.read_text()
+    assert sim.sim('GET', '/_sim/security/dashboards')[1] == []

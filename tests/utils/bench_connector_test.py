@@ -18,6 +18,7 @@ issue 13 and the latency floor N x latency / concurrency.
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -45,10 +46,26 @@ def playbook(task, out):
     return yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}])
 
 
-def run(task, out):
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf('SC_CLK_TCK'))
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(task, out, sims=()):
+    """One playbook run: (wall, module time, registered result, CPU seconds of ansible-playbook and of each sim)."""
+    before = [children_cpu()] + [cpu_seconds(sim.proc.pid) for sim in sims]
     started = time.monotonic()
     res = harness.run_playbook(playbook(task, out), canaries=[LLM_KEY, KIBANA_KEY])
     wall = time.monotonic() - started
+    after = [children_cpu()] + [cpu_seconds(sim.proc.pid) for sim in sims]
+    run.cpu = [b - a for a, b in zip(before, after)]
     if res.rc != 0:
         raise SystemExit('the benchmark playbook failed:\n%s' % res.output[-3000:])
     with open(out) as f:
@@ -65,7 +82,7 @@ def check(result, specs, via, llm, kibana):
     for r in results:
         if r['status'] != 'ok' or [s['name'] for s in r['stages']] != STAGES[via]:
             problems.append('%s: %s %s (stages %s)' % (r['connector_id'], r['status'], r.get('message'),
-                                                      [s['name'] for s in r['stages']]))
+                                                       [s['name'] for s in r['stages']]))
             break
     sent = llm.sim('GET', '/_sim/stats')[1]['paths'].get('POST /v1/chat/completions', 0)
     if sent != UPSTREAM_REQUESTS[via] * len(specs):
@@ -77,6 +94,26 @@ def check(result, specs, via, llm, kibana):
     return problems
 
 
+def in_process(args, vias, specs, kibana):
+    """The probe alone: probe.run_tests in this process, wall and CPU time, results checked."""
+    # pylint: disable=import-outside-toplevel  # the collection is importable once harness ran
+    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana as kibana_client
+    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_targets
+    client = kibana_client.KibanaClient(kibana.url, api_key=KIBANA_KEY, timeout=45, pool_size=args.concurrency)
+    for via in vias:
+        figures = []
+        for _i in range(args.repeat):
+            targets = probe_targets.targets_from_specs(specs, 'default')
+            load = os.getloadavg()[0]
+            started, cpu = time.monotonic(), time.process_time()
+            results, summary = probe.run_tests(targets, probe_targets.Options(via=via, max_concurrency=args.concurrency),
+                                               client=client)
+            wall, cpu = time.monotonic() - started, time.process_time() - cpu
+            wrong = summary['ok'] != len(specs) or [r['connector_id'] for r in results] != [t['connector_id'] for t in specs]
+            figures.append('%.2f s (CPU %.2f s, load %.1f%s)' % (wall, cpu, load, ', WRONG' if wrong else ''))
+        print('  via %-6s in-process probe.run_tests: %s' % (via, ', '.join(figures)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--connectors', type=int, default=100)
@@ -84,6 +121,8 @@ def main():
     parser.add_argument('--via', default='kibana,direct,both', help='comma-separated: kibana, direct, both')
     parser.add_argument('--concurrency', type=int, default=32, help='max_concurrency of the module')
     parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--in-process', action='store_true',
+                        help='also time probe.run_tests in this process (no Ansible): the probe alone')
     args = parser.parse_args()
     vias = [v for v in args.via.split(',') if v]
     if not set(vias) <= set(TARGETS):
@@ -114,7 +153,17 @@ def main():
         pings = []
         for _i in range(args.repeat):
             pings.append(run({'ansible.builtin.ping': {}}, out)[1])
-        print('  per-task floor (ansible.builtin.ping): %s s' % ', '.join('%.2f' % p for p in pings))
+        print('  per-task floor (ansible.builtin.ping): %s s; CPU of that whole playbook run %.2f s' % (
+            ', '.join('%.2f' % p for p in pings), run.cpu[0]))
+        if args.in_process:
+            in_process(args, vias, specs, kibana)
+        # the fixed cost: one connector, so the latency is paid once (0.2 s kibana, about 0.4 s direct and both)
+        for via in vias:
+            one = []
+            for _i in range(args.repeat):
+                one.append(run({'kibana_gitops.connectors.connector_test': {
+                    'kibana_url': kibana.url, 'api_key': KIBANA_KEY, 'specs': specs[:1], 'via': via}}, out)[1])
+            print('  via %-6s with 1 connector: module %s s' % (via, ', '.join('%.2f' % t for t in one)))
         summary = []
         for via in vias:
             task = {'kibana_gitops.connectors.connector_test': {
@@ -125,14 +174,15 @@ def main():
                 kibana.reset_stats()
                 llm.sim('POST', '/_sim/reset')
                 load = os.getloadavg()[0]
-                wall, module, result = run(task, out)
+                wall, module, result = run(task, out, (kibana, llm))
                 problems = check(result, specs, via, llm, kibana)
                 # the busiest moment of the upstream: the stages' own times over the concurrency bound
                 busy = sum(s.get('latency_ms') or 0 for r in result['results'] for s in r['stages']
                            if s['name'] in ('kibana_test', 'completion', 'stream')) / 1000.0 / args.concurrency
                 print('  via %-6s run %d: module %.2f s (ansible-playbook start and end %.2f s), request floor %.2f s, '
-                      'load %.1f%s' % (via, i + 1, module, wall - module, busy, load,
-                                       '' if not problems else ', WRONG: %s' % '; '.join(problems)))
+                      'load %.1f, CPU s: ansible+module %.2f, Kibana sim %.2f, LLM sim %.2f%s' % (
+                          via, i + 1, module, wall - module, busy, load, run.cpu[0], run.cpu[1], run.cpu[2],
+                          '' if not problems else ', WRONG: %s' % '; '.join(problems)))
                 if not problems:
                     figures.append((module, load))
             summary.append((via, figures))

@@ -56,7 +56,7 @@ def type_detect(value):
 
 class Issue(object):
     """One zod issue: ``code`` (invalid_type, invalid_value, unrecognized_keys, too_small, too_big,
-    invalid_union, custom), the path (keys and indexes) and the details the messages need."""
+    invalid_format, invalid_union, custom), the path (keys and indexes) and the details the messages need."""
 
     def __init__(self, code, path, **info):
         self.code = code
@@ -66,12 +66,12 @@ class Issue(object):
     @property
     def aborts(self):
         """zod v4: an issue without ``continue`` aborts its branch (checks such as min/max continue)."""
-        return self.code not in ('too_small', 'too_big', 'custom')
+        return self.code not in ('too_small', 'too_big', 'invalid_format', 'custom')
 
     @property
     def dirty_only(self):
         """zod v3: issues that leave a parse "dirty" rather than INVALID (checks, refinements, unknown keys)."""
-        return self.code in ('too_small', 'too_big', 'custom', 'unrecognized_keys')
+        return self.code in ('too_small', 'too_big', 'invalid_format', 'custom', 'unrecognized_keys')
 
 
 class Ctx(object):
@@ -160,9 +160,10 @@ class String(Type):
     type_name = 'string'
     zod_name = 'string'
 
-    def __init__(self, min_length=None, **kw):
+    def __init__(self, min_length=None, zod_format=None, **kw):
         super(String, self).__init__(**kw)
         self.min_length = min_length
+        self.zod_format = zod_format  # (name, fn(value) -> bool): a zod-only check such as .url()
 
     def check(self, value, path):
         if not isinstance(value, str):
@@ -178,6 +179,8 @@ class String(Type):
             return value
         if self.min_length is not None and len(value) < self.min_length:
             ctx.add('too_small', path, origin='string', minimum=self.min_length)
+        if self.zod_format is not None and not self.zod_format[1](value):
+            ctx.add('invalid_format', path, format=self.zod_format[0])
         return value
 
 

@@ -285,8 +285,21 @@ def basic_ssl_secrets_check(secrets):
             'or pfx (with optional password)')
 
 
+def _is_js_url(value):
+    try:
+        parse_js_url(value)
+    except InvalidURL:
+        return False
+    return True
+
+
+# z.string().url() (zod v3: "Invalid url"; v4: "Invalid URL"): the zod-era webhook schema checks the URL
+# itself (kbn-connector-schemas webhook; webhook/index.test.ts snapshot 'Field "url": Invalid url').
+ZOD_URL = ('url', _is_js_url)
+
+
 def webhook_config(settings):
-    props = [('url', s.string()),
+    props = [('url', s.string(zod_format=ZOD_URL)),
              ('method', s.enum(['post', 'put', 'patch', 'get', 'delete'], default='post')),
              ('headers', s.nullable(s.record(s.string())))] + auth_config_props()
     return s.obj(dict(props))

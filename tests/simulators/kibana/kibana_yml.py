@@ -43,14 +43,13 @@ def setting(doc, dotted):
         return None
     if dotted in doc:
         return doc[dotted]
-    head, _, rest = dotted.partition('.')
-    while rest:
+    parts = dotted.split('.')
+    for cut in range(1, len(parts)):
+        head, rest = '.'.join(parts[:cut]), '.'.join(parts[cut:])
         if head in doc and isinstance(doc[head], dict):
             found = setting(doc[head], rest)
             if found is not None:
                 return found
-        part, _, rest = rest.partition('.')
-        head = '%s.%s' % (head, part)
     return None
 
 

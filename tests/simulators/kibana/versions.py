@@ -4,8 +4,8 @@ An independent implementation (it never imports plugins/; the collection keeps i
 row per fact: the first 8.x release that has it, the first 9.x release that has it (None: never on
 that line), and where the boundary comes from. "Reference §n" is
 /work/shared/reference/kibana-connectors-api.md. Boundaries marked UNVERIFIED are the best reading
-of the sources named; the simulator never refuses on an UNVERIFIED boundary more than the newest
-evidence says (fields of unknown age are accepted everywhere).
+of the sources named. Fields whose first release is unknown and older than 8.15 (e.g. ``.gen-ai``
+``headers``) are accepted at every version.
 
 Versions older than 8.15 are modelled as 8.15 (the oldest release described here); versions newer
 than 9.x are modelled as the newest 9.x.
@@ -111,8 +111,6 @@ FACTS = {
     'auth_mode_on_get': Fact(None, '9.4.0', 'Reference §2.1/§2.3: auth_mode "shared" on GET in the newest get.ts '
                                             '@36e9a9fd only (not on create/update); taken as 9.4 (UNVERIFIED)'),
 }
-
-OPTIONAL_TYPES = ('.thehive', '.inference', '.xsoar', '.jira-service-management')
 
 
 class KibanaVersion(object):

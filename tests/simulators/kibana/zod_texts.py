@@ -54,6 +54,8 @@ def message_v3(issue):
         if info['origin'] == 'array':
             return 'Array must contain at most %s element(s)' % info['maximum']
         return 'Number must be less than or equal to %s' % info['maximum']
+    if issue.code == 'invalid_format':  # v3: invalid_string with validation 'url'
+        return 'Invalid %s' % info['format']
     if issue.code == 'invalid_union':
         return 'Invalid input'
     return info.get('message', 'Invalid input')
@@ -80,6 +82,8 @@ def message_v4(issue):
             return 'Too %s: expected %s to have %s %s' % ('small' if small else 'big', info['origin'], bound,
                                                           units[info['origin']])
         return 'Too %s: expected %s to be %s' % ('small' if small else 'big', info['origin'], bound)
+    if issue.code == 'invalid_format':
+        return 'Invalid %s' % info['format'].upper()  # locales/en: Nouns.url = 'URL'
     if issue.code == 'invalid_union':
         return 'Invalid input'
     return info.get('message', 'Invalid input')

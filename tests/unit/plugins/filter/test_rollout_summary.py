@@ -122,3 +122,17 @@ def test_versions_and_version_refusals():
     assert '`kb-old` / `default`: `llm-mtls` (LLM) (first release that accepts it: 8.19.0): Kibana 8.18.0 cannot' in section
     assert '### Failed' not in text  # the refusal is listed once, not again as a failed space
     assert '| kb-old | default | 1 | 0 | 0 | 0 | 0 | 1 |' in rows(text)
+
+
+def test_token_usage_dashboards_are_listed_with_links_or_reasons():
+    s = space('team-a', results=[{'connector_id': 'llm', 'action': 'unchanged'}])
+    s['dashboards'] = [
+        {'id': 'llm', 'name': 'Local LLM', 'usage_dashboard': {
+            'available': True, 'url': 'https://kb/s/team-a/app/dashboards#/view/x?_a=(query:(q))'}},
+        {'id': 'claude', 'name': 'Claude', 'usage_dashboard': {'available': False, 'url': None,
+                                                               'reason': 'lacks read | on .kibana-event-log-*'}}]
+    text = plugin.rollout_summary([record('kb-1', s)])
+    assert '### Token usage dashboards' in text
+    assert '- `kb-1` / `team-a`: `llm` (Local LLM): [token usage dashboard](https://kb/s/team-a/app/dashboards#/view/x?_a=(query:(q%29%29)' in text
+    assert '`claude` (Claude): not available: lacks read \\| on .kibana-event-log-*' in text
+    assert 'Token usage dashboards' not in plugin.rollout_summary([record('kb-1', space('default'))])

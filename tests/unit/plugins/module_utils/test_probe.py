@@ -17,7 +17,7 @@ def gen_ai(config=None, secrets=None, **kw):
     base = {'apiProvider': 'Other', 'apiUrl': 'https://llm.example.com/v1/chat/completions', 'defaultModel': 'llama3.1'}
     base.update(config or {})
     return probe_targets.Target(connector_id=kw.pop('connector_id', 'llm'), connector_type_id='.gen-ai', config=base,
-                        secrets={'apiKey': SECRET} if secrets is None else secrets, **kw)
+                                secrets={'apiKey': SECRET} if secrets is None else secrets, **kw)
 
 
 # ------------------------------------------------------------------ Kibana's texts -> classes
@@ -59,9 +59,9 @@ def test_kibana_service_messages_are_classified(service_message, klass):
 def test_kibana_200_with_status_error_is_a_failure():
     stage = {'name': 'kibana_test', 'via': 'kibana'}
     probe_kibana.judge_kibana_answer(stage, {'status': 'error', 'connector_id': 'x',
-                                      'message': 'an error occurred while running the action',
-                                      'service_message': 'Status code: 401. Message: Unauthorized API Error',
-                                      'retry': True})
+                                             'message': 'an error occurred while running the action',
+                                             'service_message': 'Status code: 401. Message: Unauthorized API Error',
+                                             'retry': True})
     assert stage['status'] == 'failed'
     assert stage['class'] == 'auth'
     assert stage['http_status'] == 401
@@ -183,7 +183,6 @@ def test_stream_without_done_or_sse():
 def test_sse_parser_handles_crlf_and_events_split_across_reads():
     parsed = probe_sse.parse_sse([(1.0, b'data: {"a"'), (2.0, b':1}\r\n\r\ndata: [DO'), (3.0, b'NE]\n\n')])
     assert [(e['data'], e['at'], e['read']) for e in parsed] == [('{"a":1}', 2.0, 1), ('[DONE]', 3.0, 2)]
-
 
 
 # ------------------------------------------------------------------ secrets never leave

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import harness  # noqa: F401  (makes the collection importable)
+# the import makes the collection importable
+import harness  # pylint: disable=unused-import
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_targets
 
 KEY = 'sk-runner-canary-0123456789'

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-import harness  # noqa: F401  (makes the collection importable)
+# the import makes the collection importable
+import harness  # pylint: disable=unused-import
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_wire
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.probe_classes import StageFailed
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.probe_sse import judge_stream
