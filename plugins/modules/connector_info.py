@@ -190,6 +190,13 @@ exported_files:
   returned: when O(export_dir) is set
   type: list
   elements: str
+kibana_version:
+  description:
+    - The release of this Kibana instance (from C(GET /api/status)), so a fleet report can say which instance runs
+      what. Null when Kibana does not tell.
+  returned: always
+  type: str
+  sample: 9.2.0
 refused:
   description: Files not written, each with the reason (the task fails when there is one).
   returned: when a file under O(export_dir) was refused
@@ -238,6 +245,10 @@ def main():
             result['connector_types'] = module.client.list_connector_types(space)
     except KibanaError as exc:
         module.fail_kibana(exc)
+    try:
+        result['kibana_version'] = module.client.version() or None
+    except KibanaError:
+        result['kibana_version'] = None  # an old proxy may hide /api/status; the connectors were read
     if module.params['usage_dashboard']:
         add_usage_dashboards(module, space, result['connectors'])
     if module.params['export'] or module.params['export_dir']:

@@ -2,13 +2,16 @@
 
     python tests/utils/bench_connector_test.py [--connectors 100] [--latency-ms 200]
                                                [--via kibana,direct,both] [--concurrency 32] [--repeat 3]
+                                               [--in-process]
 
 Starts the OpenAI simulator (every answer delayed by --latency-ms before its first byte, stream
 chunks 20 ms apart) and the Kibana simulator, creates the connectors in Kibana through its API,
 then runs the connector_test module in real ansible-playbook runs. The module time is the time
 between the task before it and the task after it (it includes Ansible's own cost of running a
 module: the same measured with ansible.builtin.ping is printed as the per-task floor); the fixed
-cost of starting ansible-playbook is what the whole run took beyond that.
+cost of starting ansible-playbook is what the whole run took beyond that. Each way also runs with
+one connector (the module's fixed cost plus one connector's latency) and, with --in-process,
+probe.run_tests alone in this process (the probe without Ansible).
 
 Every run is checked before its figure counts: all results ok, in input order, with every stage
 of the chosen way, and the simulators (read out of band) saw exactly the requests expected.
