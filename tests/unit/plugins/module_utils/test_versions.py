@@ -128,3 +128,14 @@ def test_the_docs_hold_the_generated_table_of_facts():
     assert gen_version_facts.rewrite(doc) == doc, 'run: python tests/utils/gen_version_facts.py'
     for row in versions.FACTS:
         assert '`%s`' % row['id'] in doc, row['id']
+
+
+def test_direct_probe_uses_the_model_the_release_fills_in():
+    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_targets
+    spec = {'connector_id': 'oa', 'name': 'OA', 'connector_type_id': '.gen-ai', 'state': 'present',
+            'config': {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions'},
+            'secrets': {'apiKey': 'k'}}
+    for release, model in (('8.18.0', 'gpt-4'), ('9.2.0', 'gpt-4.1')):
+        [target] = probe_targets.targets_from_specs(
+            [spec], 'default', defaults=lambda t, c, r=release: reconcile.with_server_defaults(t, c, r))
+        assert target.config['defaultModel'] == model
