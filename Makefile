@@ -68,7 +68,7 @@ clean:
 schemas: venv
 	$(PY) tests/utils/gen_schemas.py
 
-# Benchmark (not a test): validate 1,000 generated spec files offline and print files/s
+# Benchmark (not a test): 1,000 generated spec files through ansible-playbook kibana_gitops.connectors.validate, against the 3 s target
 bench-validate: venv
 	$(PY) tests/utils/bench_validate.py --files 1000
 

@@ -10,8 +10,9 @@ description:
   - Turns what the C(kibana_gitops.connectors.connectors) role recorded for each Kibana instance
     (the C(connectors_rollout) fact) into Markdown for a pull-request comment or a CI job summary.
   - One table row per instance and space with the number of connectors created, updated, deleted, unchanged,
-    failed and refused, a total row, then the list of changes (with the fields that differ), failures and
-    refusals with their reasons.
+    failed and refused, a total row, the Kibana release of each instance, then the list of changes (with the
+    fields that differ), failures, specs the release of an instance refused (with the first release that accepts
+    them) and the other refusals with their reasons.
   - With the C(dashboards) of a space (C(connectors_usage_dashboards) of the role), a list of the AI connectors'
     token usage dashboard links, or why each is not available.
   - It only reads connector ids, names, actions, field names and messages; secret values are never part of its
@@ -22,7 +23,8 @@ positional: title, max_items
 options:
   _input:
     description:
-      - A list of records, one per Kibana instance, each with C(host), C(kibana_url), C(check_mode) and C(spaces).
+      - A list of records, one per Kibana instance, each with C(host), C(kibana_url), C(check_mode), C(kibana_version)
+        and C(spaces).
         Each space has C(space_id), C(specs) (how many specs the set has), C(failed), C(msg), and C(summary) and
         C(results) as the M(kibana_gitops.connectors.connectors) module returns them.
     type: list
@@ -102,7 +104,7 @@ def rollout_summary(records, title=None, max_items=50):
     lines += ['| Kibana | Space | %s |' % ' | '.join(c.capitalize() for c in COUNTS),
               '|:--|:--|%s|' % '|'.join('--:' for _c in COUNTS)]
     totals = dict((c, 0) for c in COUNTS)
-    changes, failures, refusals = [], [], []
+    changes, failures, refusals, version_refusals = [], [], [], []
     for record, space in (row for r in records for row in _space_rows(r)):
         where = '%s / %s' % (_code(record.get('host')), _code(space.get('space_id')))
         summary = space.get('summary') or {}
@@ -126,16 +128,22 @@ def rollout_summary(records, title=None, max_items=50):
                 changes.append('- %s: %s %s%s' % (where, action, _connector(r), detail))
             elif action == 'failed':
                 failures.append('- %s: %s: %s' % (where, _connector(r), _md(r.get('msg'))))
+            elif action == 'refused' and r.get('version_refused'):
+                first = (' (first release that accepts it: %s)' % _md(r['accepted_from'])) if r.get('accepted_from') else ''
+                version_refusals.append('- %s: %s%s: %s' % (where, _connector(r), first, _md(r.get('msg'))))
             elif action == 'refused':
                 refusals.append('- %s: %s: %s' % (where, _connector(r), _md(r.get('msg'))))
-        if space.get('failed') and not [r for r in results if r.get('action') == 'failed']:
+        if space.get('failed') and not [r for r in results if r.get('action') == 'failed'] and \
+                not [r for r in results if r.get('version_refused')]:
             failures.append('- %s: %s' % (where, _md(space.get('msg') or 'failed')))
     lines.append('| **Total** | | %s |' % ' | '.join('**%d**' % totals[c] for c in COUNTS))
     lines.append('')
-    hosts = [r.get('host') for r in records]
-    lines.append('%d Kibana instance(s): %s.' % (len(hosts), ', '.join(_code(h) for h in hosts)))
+    lines.append('%d Kibana instance(s): %s.' % (len(records), ', '.join(
+        _code(r.get('host')) + (' (Kibana %s)' % _md(r['kibana_version']) if r.get('kibana_version') else '')
+        for r in records)))
     lines.append('')
     for heading, items in (('Would change' if check_mode else 'Changes', changes), ('Failed', failures),
+                           ('Refused by the Kibana release (nothing was sent)', version_refusals),
                            ('Refused', refusals)):
         if items:
             lines += ['### %s' % heading, ''] + _capped(items, max_items) + ['']

@@ -24,12 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import reconcile
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import versions
 
 PAST = {reconcile.CREATE: 'created', reconcile.UPDATE: 'updated', reconcile.DELETE: 'deleted',
         reconcile.UNCHANGED: 'unchanged'}
 PKI_SECRETS = ('certificateData', 'privateKeyData', 'caData')
-# First releases with the .gen-ai PKI fields (reference §4.1: PR #215624, v8.19.0 / v9.1.0)
-PKI_MIN_VERSIONS = ((8, 19), (9, 1))
 # Namespace of the ids derived for specs without connector_id: uuid5(NAMESPACE_URL,
 # 'https://github.com/kibana-gitops/connectors#connector_id'). Fixed forever: changing it would make every
 # name-only connector look new (docs/internals.md).
@@ -81,22 +80,11 @@ def format_problems(problems):
     return '; '.join(spec_rules.format_problem(p) for p in problems)
 
 
-def _version_tuple(version):
-    parts = []
-    for piece in (version or '').split('-')[0].split('.')[:3]:
-        try:
-            parts.append(int(piece))
-        except ValueError:
-            break
-    return tuple(parts)
-
-
 def pki_supported(version):
-    v = _version_tuple(version)
-    if not v:
-        return True  # unknown version: let Kibana decide
-    major_minor = v[:2]
-    return any(major_minor >= floor and major_minor[0] == floor[0] for floor in PKI_MIN_VERSIONS) or v[0] > 9
+    """Has Kibana ``version`` the .gen-ai PKI fields (versions.py: 8.19 / 9.1)? Unknown version: let Kibana decide."""
+    if not versions.parse(version):
+        return True
+    return versions.supports('gen-ai-pki', version)
 
 
 def _connector_label(spec):
@@ -105,7 +93,8 @@ def _connector_label(spec):
 
 class Engine(object):
 
-    def __init__(self, client, check_mode=False, secrets_update='on_create', strict=False, max_workers=4):
+    def __init__(self, client, check_mode=False, secrets_update='on_create', strict=False, max_workers=4,
+                 kibana_version=None):
         self.client = client
         self.check_mode = check_mode
         self.secrets_update = secrets_update
@@ -116,18 +105,61 @@ class Engine(object):
         self.prune_refusal = None
         # results of state: absent specs that were refused (a delete asked for, and not done)
         self.refused_deletes = []
+        # the release, when the caller read it already (the role, once per instance); else GET /api/status once
+        self._kibana_version = versions.normalise(kibana_version) if kibana_version else None
+        self.refused = []  # results of specs this Kibana's release cannot take (nothing was sent for them)
+
+    # ------------------------------------------------------------------ the Kibana release
+    @property
+    def kibana_version(self):
+        """The release of the Kibana this engine talks to (GET /api/status once; the client caches it)."""
+        if self._kibana_version is None:
+            try:
+                self._kibana_version = versions.normalise(self.client.version()) or ''
+            except KibanaError as exc:
+                self._kibana_version = ''
+                self.warnings.append('could not read the Kibana version from /api/status (%s): specs are validated '
+                                     'for Kibana %s, the newest release the collection knows' % (exc, versions.NEWEST))
+        return self._kibana_version or None
+
+    @property
+    def version_if_read(self):
+        """The release, if it was read already (None otherwise; never sends a request)."""
+        return self._kibana_version or None
 
     # ------------------------------------------------------------------ preparation (no writes)
-    def prepare(self, specs, sources=None):
-        """Validate every spec and turn `pki:` into secrets. Raises SpecError before any write."""
-        report = spec_rules.validate_specs(specs, sources=sources, strict=self.strict,
-                                           pki_checker=_pki_checker())
+    def prepare(self, specs, sources=None, allow_refusals=False):
+        """Validate every spec for this Kibana's release and turn `pki:` into secrets, before any write.
+
+        Raises SpecError when a spec is invalid for every release. A spec that only this release cannot take
+        (another release would accept it) is refused: with ``allow_refusals`` it is left out and reported in
+        ``self.refused`` (the rest of the set goes on); without, it raises SpecError.
+        """
+        # first offline, for the newest release: a spec no release accepts fails without a single request
+        checker = _pki_checker()
+        offline = spec_rules.validate_specs(specs, sources=sources, strict=self.strict, pki_checker=checker)
+        hopeless = [e for errs in offline.errors_by_spec.values() if not spec_rules.version_refusal(errs) for e in errs]
+        if hopeless:
+            raise SpecError(hopeless, offline.warnings)
+        version = self.kibana_version
+        report = offline if versions.normalise(version) == offline.kibana_version else spec_rules.validate_specs(
+            specs, sources=sources, strict=self.strict, pki_checker=checker, kibana_version=version)
         self.warnings.extend(format_problems([w]) for w in report.warnings)
+        refused_at = set()
         if report.errors:
-            raise SpecError(report.errors, report.warnings)
+            hard = [e for i, errs in sorted(report.errors_by_spec.items())
+                    if not (allow_refusals and spec_rules.version_refusal(errs)) for e in errs]
+            if hard:
+                raise SpecError(hard, report.warnings)
+            for index, errs in sorted(report.errors_by_spec.items()):
+                if errs:
+                    refused_at.add(index)
+                    self.refused.append(self._refusal(specs[index], errs, report.kibana_version))
         prepared = []
         errors = []
-        for spec in report.specs:
+        for index, spec in enumerate(report.specs):
+            if index in refused_at:
+                continue
             spec = copy.deepcopy(spec)
             pki_block = spec.pop('pki', None)
             if pki_block and spec.get('state', 'present') == 'present':
@@ -141,20 +173,16 @@ class Engine(object):
             prepared.append(spec)
         if errors:
             raise SpecError(errors)
-        self._check_kibana_supports(prepared)
         return prepared
 
-    def _check_kibana_supports(self, specs):
-        uses_pki = [s for s in specs if s.get('state', 'present') == 'present'
-                    and any((s.get('secrets') or {}).get(k) for k in PKI_SECRETS)]
-        if not uses_pki:
-            return
-        version = self.client.version()
-        if not pki_supported(version):
-            raise SpecError([{'connector': _connector_label(s), 'path': '/pki',
-                              'message': 'Kibana %s does not support PKI certificate authentication for .gen-ai '
-                                         'connectors (it needs 8.19 or 9.1 and newer); upgrade Kibana or use an '
-                                         'API key' % version} for s in uses_pki])
+    @staticmethod
+    def _refusal(spec, errors, version):
+        first = sorted(set(e['accepted_from'] for e in errors if e.get('accepted_from')), key=versions.parse)
+        return {'connector_id': spec.get('connector_id'), 'name': spec.get('name'),
+                'connector_type_id': spec.get('connector_type_id'), 'space_id': spec.get('space_id'),
+                'action': 'refused', 'changed': False, 'kibana_version': version, 'version_refused': True,
+                'accepted_from': first[-1] if first else None,
+                'msg': 'Kibana %s cannot take this spec, nothing was sent: %s' % (version, format_problems(errors))}
 
     # ------------------------------------------------------------------ one connector
     def find_live(self, spec):
@@ -220,7 +248,15 @@ class Engine(object):
         # a name-only spec not found by name is created with its derived id: never prune that id
         wanted |= set(derived_id(space_id, s.get('connector_type_id'), s.get('name')) for s in specs
                       if not s.get('connector_id'))
-        refusals = []
+        # a spec this release refused is still wanted: never prune what it names
+        for refused in self.refused:
+            if refused.get('connector_id'):
+                wanted.add(refused['connector_id'])
+            else:
+                wanted.add(derived_id(space_id, refused.get('connector_type_id'), refused.get('name')))
+                wanted |= set(c['id'] for c in live_all if c.get('name') == refused.get('name')
+                              and c.get('connector_type_id') == refused.get('connector_type_id'))
+        refusals = [dict(r) for r in self.refused if (r.get('space_id') or space_id) == space_id]
         if prune:
             candidates = []
             in_scope = 0
@@ -308,7 +344,7 @@ class Engine(object):
     # ------------------------------------------------------------------ plan + write
     def _plan(self, spec, live, force=False):
         """The plan for one spec; raises PlanError for what cannot be done (and returns a refusal reason)."""
-        plan = reconcile.plan_connector(spec, live, self.secrets_update)
+        plan = reconcile.plan_connector(spec, live, self.secrets_update, self._kibana_version or None)
         if plan.action == reconcile.UPDATE and not spec.get('secrets') and \
                 reconcile.secrets_required(spec.get('connector_type_id')):
             raise reconcile.PlanError(
@@ -379,7 +415,7 @@ class Engine(object):
             return connector, action, note
 
     def _settle(self, space, spec, live):
-        plan = reconcile.plan_connector(spec, live, 'on_create')
+        plan = reconcile.plan_connector(spec, live, 'on_create', self._kibana_version or None)
         if plan.action == reconcile.UPDATE:
             body = reconcile.request_body(spec, for_update=True)
             return self.client.update_connector(space, live['id'], body), 'updated'

@@ -44,9 +44,9 @@ class Plan(object):
 
 
 # ------------------------------------------------------------------ schema-driven normalisation
-def _config_branch(type_id, config):
+def _config_branch(type_id, config, kibana_version=None):
     """The (sub)schema that describes this config: for a union, the branch its discriminator picks."""
-    schema = schemas.config_schema(type_id)
+    schema = schemas.config_schema(type_id, kibana_version)
     if not schema:
         return None
     branches = schema.get('oneOf') or schema.get('anyOf')
@@ -60,18 +60,26 @@ def _config_branch(type_id, config):
     return None
 
 
-def with_server_defaults(type_id, config):
-    """The config as Kibana will return it: the schema's defaults filled in for absent keys."""
+def with_server_defaults(type_id, config, kibana_version=None):
+    """The config as Kibana ``kibana_version`` (default: the newest known) will return it: the schema's
+    defaults of that release filled in for absent keys."""
     result = copy.deepcopy(config or {})
-    branch = _config_branch(type_id, result)
+    branch = _config_branch(type_id, result, kibana_version)
     for key, prop in ((branch or {}).get('properties') or {}).items():
         if key not in result and isinstance(prop, dict) and 'default' in prop:
             result[key] = copy.deepcopy(prop['default'])
     return result
 
 
-def _known_keys(type_id, config):
-    branch = _config_branch(type_id, config)
+def _unknown_defaults(type_id, config, kibana_version=None):
+    """Fields Kibana fills with a default the version table does not record for this release."""
+    branch = _config_branch(type_id, config, kibana_version) or {}
+    return set(k for k, p in (branch.get('properties') or {}).items()
+               if isinstance(p, dict) and p.get('x-server-default') == 'unknown')
+
+
+def _known_keys(type_id, config, kibana_version=None):
+    branch = _config_branch(type_id, config, kibana_version)
     if branch is None:
         return None
     return set((branch.get('properties') or {}).keys())
@@ -98,12 +106,17 @@ def _same(desired, live):
     return desired == live
 
 
-def config_changes(type_id, desired_config, live_config):
-    """Names of the config fields whose desired value differs from the live one."""
-    desired = with_server_defaults(type_id, desired_config)
+def config_changes(type_id, desired_config, live_config, kibana_version=None):
+    """Names of the config fields whose desired value differs from the live one.
+
+    A field the spec omits whose server default the version table does not know for this release is
+    not compared: whatever Kibana stored is its default (no perpetual diff on an unrecorded release).
+    """
+    desired = with_server_defaults(type_id, desired_config, kibana_version)
     live = live_config or {}
-    known = _known_keys(type_id, desired)
+    known = _known_keys(type_id, desired, kibana_version)
     keys = set(desired) | (set(live) if known is None else (set(live) & known))
+    keys -= set(k for k in _unknown_defaults(type_id, desired, kibana_version) if k not in desired)
     return sorted(k for k in keys if not _same(desired.get(k), live.get(k)))
 
 
@@ -123,23 +136,27 @@ def live_view(live):
     return view
 
 
-def desired_view(spec, live=None):
+def desired_view(spec, live=None, kibana_version=None):
+    type_id = spec.get('connector_type_id')
     view = {'connector_id': spec.get('connector_id') or (live or {}).get('id'), 'name': spec.get('name'),
-            'connector_type_id': spec.get('connector_type_id'),
-            'config': with_server_defaults(spec.get('connector_type_id'), spec.get('config'))}
+            'connector_type_id': type_id,
+            'config': with_server_defaults(type_id, spec.get('config'), kibana_version)}
     if live and live.get('config') is not None:
-        # keep live fields this collection does not know about, so the diff shows only real changes
-        known = _known_keys(spec.get('connector_type_id'), view['config'])
+        # keep live fields this collection does not know about (or whose default it does not know for
+        # this release), so the diff shows only real changes
+        known = _known_keys(type_id, view['config'], kibana_version)
+        unknown = _unknown_defaults(type_id, view['config'], kibana_version)
         if known is not None:
             for key, value in live['config'].items():
-                if key not in known and key not in view['config']:
+                if (key not in known or key in unknown) and key not in view['config']:
                     view['config'][key] = copy.deepcopy(value)
     return view
 
 
 # ------------------------------------------------------------------ planning
-def plan_connector(spec, live, secrets_update='on_create'):
-    """Plan one connector. ``spec`` is a normalised spec (state, name, type, config, secrets)."""
+def plan_connector(spec, live, secrets_update='on_create', kibana_version=None):
+    """Plan one connector. ``spec`` is a normalised spec (state, name, type, config, secrets);
+    ``kibana_version`` picks that release's server defaults (default: the newest known)."""
     state = spec.get('state') or 'present'
     connector_id = spec.get('connector_id') or (live or {}).get('id')
     if live and live.get('is_preconfigured'):
@@ -157,7 +174,7 @@ def plan_connector(spec, live, secrets_update='on_create'):
 
     type_id = spec.get('connector_type_id')
     if not live:
-        after = desired_view(spec)
+        after = desired_view(spec, kibana_version=kibana_version)
         if spec.get('secrets'):
             after['secrets'] = redact_secrets(spec.get('secrets'))
         return Plan(CREATE, connector_id, {}, after, ['connector'])
@@ -169,8 +186,9 @@ def plan_connector(spec, live, secrets_update='on_create'):
     changes = []
     if spec.get('name') != live.get('name'):
         changes.append('name')
-    changes += ['config.%s' % k for k in config_changes(type_id, spec.get('config'), live.get('config'))]
-    before, after = live_view(live), desired_view(spec, live)
+    changes += ['config.%s' % k for k in config_changes(type_id, spec.get('config'), live.get('config'),
+                                                        kibana_version)]
+    before, after = live_view(live), desired_view(spec, live, kibana_version)
     if secrets_update == 'always' and spec.get('secrets'):
         changes.append('secrets')
         before['secrets'] = dict((k, '<unknown: Kibana never returns secrets>') for k in sorted(spec['secrets']))

@@ -4,8 +4,11 @@
 
 Data only, no I/O: Python so that AnsiballZ ships it with the modules, and the same source
 ``make schemas`` exports to docs/schemas/*.json for editors. Written from the API reference
-(shared/reference/kibana-connectors-api.md §4 for ``.gen-ai``, §5 for the other types), Kibana
-9.2 era. The rules reconcile.py and spec.py rely on (docs/internals.md):
+(shared/reference/kibana-connectors-api.md §4 for ``.gen-ai``, §5 for the other types).
+``CONNECTOR_TYPES`` describes the newest release the collection knows (versions.NEWEST);
+``for_version`` derives any other release from it with the table in versions.py (fields that
+do not exist yet, required fields, provider branches, server defaults). The rules reconcile.py
+and spec.py rely on (docs/internals.md):
 
 * objects are ``additionalProperties: false`` because Kibana's schemas are strict;
 * server-side defaults are ``default`` annotations (``"default": None`` for Kibana's
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import versions
+
 DRAFT = 'https://json-schema.org/draft/2020-12/schema'
 
-# Kibana 9.2 defaults (reference §4: gpt-4.1 in 9.x; §5 for Bedrock; Gemini's constants.ts)
+# Defaults of the newest release (versions.py has them per release: gpt-4 on 8.x …)
 DEFAULT_OPENAI_MODEL = 'gpt-4.1'
 DEFAULT_BEDROCK_MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'
 DEFAULT_GEMINI_MODEL = 'gemini-2.5-pro'
@@ -120,7 +125,9 @@ GEN_AI_CONFIG = {
     'required': ['apiProvider', 'apiUrl'],
     'properties': {'apiProvider': {'enum': list(GEN_AI_PROVIDERS)}},
     'oneOf': [
-        _gen_ai_branch('Azure OpenAI', {}),
+        _gen_ai_branch('Azure OpenAI', {
+            'defaultModel': _str('Model used when a request names none (the deployment decides otherwise).'),
+        }),
         _gen_ai_branch('OpenAI', {
             'organizationId': _str('OpenAI organization id (OpenAI-Organization header).'),
             'projectId': _str('OpenAI project id (OpenAI-Project header).'),
@@ -282,9 +289,9 @@ CONNECTOR_TYPES = {
     }, required=('webhookUrl',))),
     '.slack_api': _type('Slack API', _obj({
         'allowedChannels': {'type': 'array', 'maxItems': 500, 'description': 'Channels the connector may post to.',
-                            # Kibana 9.2 needs both; 9.3 made id optional (Terraform data tf-011, min 9.3.0)
-                            'items': _obj({'id': _str('Channel id (Kibana 9.2 requires it).', minLength=1),
-                                           'name': _str('Channel name.', minLength=1)}, required=('id', 'name'))},
+                            # Kibana up to 9.2 needs both; 9.3 made id optional (versions.py)
+                            'items': _obj({'id': _str('Channel id (Kibana up to 9.2 requires it).', minLength=1),
+                                           'name': _str('Channel name.', minLength=1)}, required=('name',))},
     }), _obj({'token': _str('Slack bot token.', minLength=1)}, required=('token',))),
     '.teams': _type('Microsoft Teams', NO_FIELDS, _obj({
         'webhookUrl': _str('Teams incoming webhook URL.'),
@@ -357,18 +364,86 @@ CONNECTOR_TYPES = {
 }
 
 
+# ------------------------------------------------------------------ per release (versions.py)
+_BY_VERSION = {}
+_PKI_SECRETS = ('certificateData', 'privateKeyData', 'caData')
+
+
+def _drop(schema, fields):
+    for field in fields:
+        schema.get('properties', {}).pop(field, None)
+        if field in schema.get('required', []):
+            schema['required'].remove(field)
+
+
+def _apply_defaults(type_id, branch_name, schema, version):
+    """The release's server defaults; a default the table does not know for this release becomes
+    ``x-server-default: unknown`` (reconcile then accepts what Kibana stored when the spec omits it)."""
+    for (tid, branch, field) in versions.defaulted_fields():
+        prop = schema.get('properties', {}).get(field)
+        if tid != type_id or branch not in (None, branch_name) or prop is None:
+            continue
+        known, value = versions.server_default(type_id, branch_name, field, version)
+        if known and value is None:
+            prop.pop('default', None)  # the release stores no default
+        elif known:
+            prop['default'] = value
+        else:
+            prop.pop('default', None)
+            prop['x-server-default'] = 'unknown'
+
+
+def _entry_for_version(type_id, entry, version):
+    entry = copy.deepcopy(entry)
+    config = entry['config']
+    if 'oneOf' in config:
+        gone = versions.missing_branches(type_id, version)
+        config['oneOf'] = [b for b in config['oneOf'] if b['properties']['apiProvider']['const'] not in gone]
+        config['properties']['apiProvider']['enum'] = [
+            p for p in config['properties']['apiProvider']['enum'] if p not in gone]
+        branches = [(b['properties']['apiProvider']['const'], b) for b in config['oneOf']]
+    else:
+        branches = [(None, config)]
+    for name, branch in branches:
+        _drop(branch, versions.missing_fields(type_id, 'config', name, version))
+        _apply_defaults(type_id, name, branch, version)
+    _drop(entry['secrets'], versions.missing_fields(type_id, 'secrets', None, version))
+    if type_id == '.gen-ai' and not versions.supports('gen-ai-pki', version):
+        # before PKI: secrets {apiKey} only, and no verificationMode (both came with PR #215624)
+        _drop(entry['secrets'], _PKI_SECRETS)
+        entry['secrets']['anyOf'] = [{'required': ['apiKey']}]
+        for name, branch in branches:
+            _drop(branch, ('verificationMode',))
+    if type_id == '.slack_api' and not versions.supports('slack-api-channel-id-optional', version):
+        entry['config']['properties']['allowedChannels']['items']['required'] = ['id', 'name']
+    return entry
+
+
+def for_version(version=None):
+    """CONNECTOR_TYPES as Kibana ``version`` has them (None: the newest known release). Cached."""
+    key = versions.normalise(version) or versions.NEWEST
+    if versions.parse(key) > versions.parse(versions.NEWEST):
+        key = versions.NEWEST
+    types = _BY_VERSION.get(key)
+    if types is None:
+        types = _BY_VERSION[key] = dict(
+            (tid, _entry_for_version(tid, entry, key)) for tid, entry in CONNECTOR_TYPES.items()
+            if versions.type_exists(tid, key))
+    return types
+
+
 # ------------------------------------------------------------------ accessors (docs/internals.md)
-def known_types():
-    return sorted(CONNECTOR_TYPES)
+def known_types(version=None):
+    return sorted(for_version(version) if version else CONNECTOR_TYPES)
 
 
-def config_schema(type_id):
-    entry = CONNECTOR_TYPES.get(type_id)
+def config_schema(type_id, version=None):
+    entry = for_version(version).get(type_id)
     return entry['config'] if entry else None
 
 
-def secrets_schema(type_id):
-    entry = CONNECTOR_TYPES.get(type_id)
+def secrets_schema(type_id, version=None):
+    entry = for_version(version).get(type_id)
     return entry['secrets'] if entry else None
 
 
@@ -377,10 +452,10 @@ def type_name(type_id):
     return entry['name'] if entry else None
 
 
-def config_branch(type_id, config):
+def config_branch(type_id, config, version=None):
     """For a union config, the branch whose ``const`` discriminators match ``config`` (else None);
     for a plain config, the schema itself."""
-    schema = config_schema(type_id)
+    schema = config_schema(type_id, version)
     if schema is None or 'oneOf' not in schema:
         return schema
     for branch in schema['oneOf']:

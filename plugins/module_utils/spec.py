@@ -6,10 +6,16 @@ Pure: no I/O, no network. ``validate_specs`` reports *every* problem it finds, e
 file/document it came from, the connector, a JSON pointer to the field, a plain-words message
 that names the field, and a hint where one helps. Messages never contain secret values.
 
-Each problem carries a ``rule``. Rules in ``STRICTER_THAN_KIBANA`` are deliberate: Kibana 9.2
-accepts such a spec (reference §4, §5), the collection does not, because the spec would not work
-or would drift. The differential test against the Kibana simulator uses this list as its
-documented exceptions; docs/spec-validation.md explains each.
+Validation is for one Kibana release (``kibana_version``, default the newest the collection knows;
+the facts that differ between releases are in versions.py). What that release accepts is never an
+error. A problem that another release would not have names the release and the first release that
+accepts the spec (``accepted_from``), or the last that did (``accepted_until``).
+
+Each problem carries a ``rule``. Rules in ``STRICTER_THAN_KIBANA`` are the collection's own opinion:
+Kibana accepts such a spec (reference §4, §5), but it would not work or would drift. They are
+warnings, and errors only with ``strict`` (except ``pki-block``: a broken pki: block cannot be
+turned into the secrets Kibana needs). The differential test against the Kibana simulator uses this
+list as its documented exceptions; docs/spec-validation.md explains each.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import re
 import traceback
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import versions
 
 JSONSCHEMA_IMPORT_ERROR = None
 try:
@@ -33,7 +40,8 @@ except ImportError:  # the module reports missing_required_lib('jsonschema')
     JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
 
 
-# Deliberate strictness: rule -> why (Kibana accepts these specs; see docs/spec-validation.md).
+# The collection's own strictness: rule -> why (Kibana accepts these specs; see docs/spec-validation.md).
+# Warnings unless strict, except the rules in ALWAYS_ERRORS.
 STRICTER_THAN_KIBANA = {
     'url-strict': 'URL fields Kibana only checks against xpack.actions.allowedHosts (default "*", so anything '
                   'passes) or only parses: the collection requires http(s) and a host name everywhere.',
@@ -45,14 +53,20 @@ STRICTER_THAN_KIBANA = {
                 'the default space silently).',
     'pki-block': 'problems in the pki: block (files, PEM parsing, key/certificate match, expiry): Kibana '
                  'never sees the block, only the base64 secrets made from it.',
-    'gemini-credentials': 'a .gemini credentialsJson whose type is not "service_account": Kibana 9.2 stores it, '
-                          'newer Kibana rejects it and the connector cannot authenticate with it.',
+    'gemini-credentials': 'a .gemini credentialsJson whose type is not "service_account": Kibana up to 9.2 stores '
+                          'it, newer Kibana rejects it and the connector cannot authenticate with it.',
+    'unmodelled-type': 'a connector type Kibana has but the collection has no schema for (.thehive, .xsoar, '
+                       '.jira-service-management): its config and secrets are sent unchecked.',
     'url-id': 'connector_id or space_id "." or "..": a URL path cannot carry them (clients and proxies read them as '
               'folders), so Kibana would see another request (".." makes a create without id).',
     'duplicate-name': 'two specs without connector_id with the same name and type in one space: Kibana allows it, '
                       'but such specs are matched by name, so every later run would fail as ambiguous.',
     'strict-warning': 'any other warning, when strict is set.',
 }
+
+# The collection's own rules that stay errors without strict: a broken pki: block cannot become the secrets
+# Kibana needs; a "." / ".." id cannot be sent at all; same-name specs without id fail every later run.
+ALWAYS_ERRORS = ('pki-block', 'url-id', 'duplicate-name')
 
 # Header names that carry credentials: in config.headers Kibana stores them in plain text, returns them from its API,
 # and an export writes them into git.
@@ -85,6 +99,7 @@ _MUSTACHE = re.compile(r'\{\{\{?[^}]*\}?\}\}')
 _SCHEME = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*):(.*)$', re.S)
 _SPECIAL_SCHEMES = ('http', 'https', 'ws', 'wss', 'ftp', 'file')
 CONNECTOR_ID_NEWER_KIBANA = re.compile(r'^[a-z0-9-]+$')
+_NUMBER = re.compile(r'^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$')
 
 # URL fields: (part, field) -> what Kibana 9.2 itself checks with allowedHosts "*":
 # 'full' = parse + http(s) + host name (assertURL), 'host' = parse + host name, 'parse' = new URL(),
@@ -139,10 +154,12 @@ _CREDENTIAL_RULE_TYPES = ('.gen-ai', '.servicenow', '.servicenow-sir', '.service
 class ValidationReport(object):
     """Outcome of validate_specs: normalised specs, errors and warnings (dicts, see docs/internals.md)."""
 
-    def __init__(self, specs, errors, warnings):
+    def __init__(self, specs, errors, warnings, kibana_version=None):
         self.specs = specs
         self.errors = errors
         self.warnings = warnings
+        self.kibana_version = kibana_version
+        self.errors_by_spec = {}  # index of the spec in the input -> its errors (strict warnings included)
 
     @property
     def ok(self):
@@ -200,6 +217,25 @@ def _numeric_string(value):
         return False
 
 
+def _coerce_like_kibana(value, expected, version):
+    """The value Kibana ``version`` stores for a string in a number/boolean field, or None if it refuses it.
+
+    Numeric strings: coerced in every release (config-schema; zod's z.coerce.number() from 9.3).
+    "true"/"false": coerced by config-schema up to 9.2, refused by zod's z.boolean() from 9.3 (versions.py).
+    """
+    if not isinstance(value, str):
+        return None
+    if set(expected) & set(('number', 'integer')) and _NUMBER.match(value):
+        number = float(value)
+        if 'integer' in expected and 'number' not in expected:
+            return int(number) if number == int(number) else None
+        return int(number) if number == int(number) and re.match(r'^\s*-?\d+\s*$', value) else number
+    if 'boolean' in expected and value.strip().lower() in ('true', 'false') and \
+            not versions.supports('zod-strict-booleans', version):
+        return value.strip().lower() == 'true'
+    return None
+
+
 def _suggest(word, choices):
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if not close:
@@ -251,18 +287,23 @@ def parse_url(value):
 class _Collector(object):
     """Problems of one spec, with where they came from."""
 
-    def __init__(self, source, label):
+    def __init__(self, source, label, version=None):
         self.source = source or {}
         self.label = label
+        self.version = version or versions.NEWEST
         self.errors = []
         self.warnings = []
+        self.coerced = []  # (pointer, value): strings Kibana coerces, as Kibana stores them
 
     rule = None  # default rule of the problems being added (set while translating schema errors)
 
     def add(self, path, message, hint=None, severity='error', rule=None):
+        rule = rule or self.rule
+        if severity == 'error' and rule in STRICTER_THAN_KIBANA and rule not in ALWAYS_ERRORS:
+            severity = 'warning'  # what Kibana accepts is never an error (strict makes it one again)
         problem = {'file': self.source.get('file'), 'document': self.source.get('document'),
                    'connector': self.label, 'path': path, 'message': message, 'hint': hint,
-                   'rule': rule or self.rule}
+                   'rule': rule}
         if self.source.get('item') is not None:
             problem['item'] = self.source['item']
         (self.errors if severity == 'error' else self.warnings).append(problem)
@@ -318,14 +359,17 @@ def _translate(out, validator, instance, prefix, part, type_id):
         elif kind == 'type':
             expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
             actual = _json_type(err.instance)
-            rule = None
-            if isinstance(err.instance, str) and (
-                    (set(expected) & set(('number', 'integer')) and _numeric_string(err.instance))
-                    or ('boolean' in expected and err.instance.strip().lower() in ('true', 'false'))):
-                rule = 'coercion'
+            rule = hint = None
+            coerced = _coerce_like_kibana(err.instance, expected, out.version)
+            if coerced is not None:
+                # Kibana coerces it (and stores the coerced value, which the collection sends instead)
+                rule, hint = 'coercion', 'write it without quotes; sent to Kibana as %s' % json.dumps(coerced)
+                out.coerced.append((base, coerced))
+            elif isinstance(err.instance, str) and 'boolean' in expected and \
+                    err.instance.strip().lower() in ('true', 'false'):
+                hint = 'write true or false without quotes'
             wanted = ' or '.join(_a(t) if t != 'null' else 'null' for t in expected)
-            out.add(base, '%s must be %s, not %s' % (field_name(base), wanted, _a(actual)),
-                    hint='write it without quotes' if rule else None, rule=rule)
+            out.add(base, '%s must be %s, not %s' % (field_name(base), wanted, _a(actual)), hint=hint, rule=rule)
         elif kind == 'enum':
             choices = ', '.join('null' if v is None else str(v) for v in err.validator_value)
             got = '' if secret or not isinstance(err.instance, (str, int, float)) else ' (got %r)' % (err.instance,)
@@ -418,6 +462,11 @@ def _rule_gen_ai(out, spec, config, secrets, strict):
         if _truthy(secrets, field) and _truthy(pki, pki_field):
             out.add('/pki/%s' % pki_field, 'pki.%s and secrets.%s are both set: give the material once'
                     % (pki_field, field), hint='keep pki.%s (the collection encodes it)' % pki_field)
+    if (has_cert or has_key or has_ca) and not versions.supports('gen-ai-pki', out.version):
+        path = '/pki' if pki else '/secrets'
+        out.add(path, '%s: PKI certificate authentication (certificateData, privateKeyData, caData) does not exist '
+                'for .gen-ai connectors in this Kibana release' % field_name(path),
+                hint='PKI needs Kibana %s; use an API key on older releases' % versions.first_release('gen-ai-pki'))
     if has_cert or has_key or has_ca:
         severity = 'error' if strict else 'warning'
         if provider in ('OpenAI', 'Azure OpenAI'):
@@ -577,16 +626,18 @@ def _rule_gemini(out, spec, config, secrets, strict):
     raw = secrets.get('credentialsJson')
     if not isinstance(raw, str) or not raw.strip() or templated(raw):
         return
+    # Kibana's own check from 9.3 (versions.py); before, the collection's opinion (a warning)
+    kibana_checks = versions.supports('gemini-credentials-check', out.version)
     try:
         creds = json.loads(raw)
     except ValueError:
         out.add('/secrets/credentialsJson', 'secrets.credentialsJson is not JSON: Gemini calls will fail',
-                hint='paste the whole service account key file', severity='warning')
+                hint='paste the whole service account key file', severity='error' if kibana_checks else 'warning')
         return
     if isinstance(creds, dict) and creds.get('type') != 'service_account':
         out.add('/secrets/credentialsJson', 'secrets.credentialsJson must be a "service_account" credential '
                 '(type is %s)' % json.dumps(creds.get('type')), hint='create a service account key in GCP',
-                rule='gemini-credentials')
+                rule=None if kibana_checks else 'gemini-credentials')
 
 
 TYPE_RULES = {
@@ -612,6 +663,7 @@ def _label(spec, index):
 
 
 def _validate_one(spec, out, strict, pki_checker):
+    version = out.version
     if not isinstance(spec, dict):
         out.add('', 'a spec must be a mapping (connector_id, name, connector_type_id, config, secrets …), not %s'
                 % _a(_json_type(spec)))
@@ -645,10 +697,7 @@ def _validate_one(spec, out, strict, pki_checker):
     type_id = spec.get('connector_type_id')
     if not isinstance(type_id, str) or not type_id.strip():
         return normal
-    if type_id not in schemas.CONNECTOR_TYPES:
-        guess = _suggest(type_id, schemas.known_types())
-        out.add('/connector_type_id', 'connector_type_id %r is not a connector type Kibana knows' % type_id,
-                hint=('did you mean %s?' % guess) if guess else 'known types: %s' % ', '.join(schemas.known_types()))
+    if not _check_type(out, type_id, normal):
         return normal
     config, secrets = normal['config'], normal['secrets']
     if isinstance(config, dict):
@@ -657,8 +706,8 @@ def _validate_one(spec, out, strict, pki_checker):
         _check_credential_headers(out, type_id, config)
     if isinstance(secrets, dict):
         _check_blank(out, secrets, '/secrets')
-        _schema_problems(out, _validator(('secrets', type_id), schemas.secrets_schema(type_id)), secrets,
-                         '/secrets', 'secrets', type_id)
+        _schema_problems(out, _validator(('secrets', type_id, version), schemas.secrets_schema(type_id, version)),
+                         secrets, '/secrets', 'secrets', type_id)
     pki = spec.get('pki')
     if pki is not None:
         _check_pki(out, type_id, pki, pki_checker)
@@ -669,6 +718,27 @@ def _validate_one(spec, out, strict, pki_checker):
         if rule:
             rule(out, spec, config, secrets, strict)
     return normal
+
+
+def _check_type(out, type_id, normal):
+    """Is the type one this Kibana release has and the collection models? (False: stop checking the spec.)"""
+    version = out.version
+    if type_id in schemas.for_version(version):
+        return True
+    known = type_id in schemas.CONNECTOR_TYPES or type_id in versions.UNMODELLED_TYPES
+    if known and not versions.type_exists(type_id, version):
+        out.add('/connector_type_id', 'connector type %s is not registered in this Kibana release' % type_id,
+                hint='%s is available from Kibana %s' % (type_id, ' / '.join(versions.type_fact(type_id)['since'])))
+        return False
+    if type_id in versions.UNMODELLED_TYPES:
+        out.add('/connector_type_id', 'connector type %s has no schema in the collection: its config and secrets '
+                'are sent to Kibana unchecked' % type_id, severity='warning', rule='unmodelled-type')
+        return False
+    choices = schemas.known_types(version) + [t for t in versions.UNMODELLED_TYPES if versions.type_exists(t, version)]
+    guess = _suggest(type_id, choices)
+    out.add('/connector_type_id', 'connector_type_id %r is not a connector type Kibana knows' % type_id,
+            hint=('did you mean %s?' % guess) if guess else 'known types: %s' % ', '.join(sorted(choices)))
+    return False
 
 
 def _check_credential_headers(out, type_id, config):
@@ -682,10 +752,11 @@ def _check_credential_headers(out, type_id, config):
 
 
 def _validate_config(out, type_id, config):
-    schema = schemas.config_schema(type_id)
+    version = out.version
+    schema = schemas.config_schema(type_id, version)
     if 'oneOf' in schema:
         # a union: validate against the branch the discriminator picks, so errors name real fields
-        branch = schemas.config_branch(type_id, config)
+        branch = schemas.config_branch(type_id, config, version)
         if branch is None:
             provider = config.get('apiProvider')
             choices = [b['properties']['apiProvider']['const'] for b in schema['oneOf']]
@@ -697,10 +768,10 @@ def _validate_config(out, type_id, config):
                 out.add('/config/apiProvider', 'config.apiProvider must be one of: %s (got %r)'
                         % (', '.join(choices), provider), hint=('did you mean %s?' % guess) if guess else None)
             return
-        key = ('config', type_id, branch['properties']['apiProvider']['const'])
+        key = ('config', type_id, branch['properties']['apiProvider']['const'], version)
         _schema_problems(out, _validator(key, branch), config, '/config', 'config', type_id)
         return
-    _schema_problems(out, _validator(('config', type_id), schema), config, '/config', 'config', type_id)
+    _schema_problems(out, _validator(('config', type_id, version), schema), config, '/config', 'config', type_id)
 
 
 def _check_pki(out, type_id, pki, pki_checker):
@@ -723,9 +794,10 @@ def _check_pki(out, type_id, pki, pki_checker):
 
 
 # ------------------------------------------------------------------ the set
-def validate_specs(specs, sources=None, strict=False, pki_checker=None):
-    """Validate a list of specs. Returns a ValidationReport; see docs/internals.md.
+def validate_specs(specs, sources=None, strict=False, pki_checker=None, kibana_version=None):
+    """Validate a list of specs for Kibana ``kibana_version``. Returns a ValidationReport; see docs/internals.md.
 
+    ``kibana_version`` (e.g. '9.2.0'; default versions.NEWEST) picks the release whose rules apply.
     ``pki_checker(pki_block)`` (pki.py's check_spec_pki) returns [(pointer_under_pki, message, severity)];
     without it only the pki block's shape is checked. ``strict`` turns every warning into an error.
     """
@@ -733,25 +805,100 @@ def validate_specs(specs, sources=None, strict=False, pki_checker=None):
         raise ImportError('jsonschema is required to validate connector specs')
     if not isinstance(specs, (list, tuple)):
         specs = [specs]
+    version = versions.normalise(kibana_version) or versions.NEWEST
     sources = list(sources or [])
     normalised, errors, warnings = [], [], []
+    by_spec = {}
     seen_ids = {}
     seen_names = {}
     for index, spec in enumerate(specs):
         source = sources[index] if index < len(sources) and sources[index] else {}
-        out = _Collector(source, _label(spec, index))
+        out = _Collector(source, _label(spec, index), version)
         normal = _validate_one(spec, out, strict, pki_checker)
+        if out.errors and isinstance(spec, dict):
+            _annotate_versions(spec, out)
         if isinstance(spec, dict):
             _check_duplicates(out, spec, index, source, seen_ids, seen_names)
         if normal is not None:
+            _apply_coercions(normal, out.coerced)
             normalised.append(normal)
-        errors.extend(out.errors)
+        spec_errors = list(out.errors)
         if strict:
-            for warning in out.warnings:
-                errors.append(dict(warning, rule=warning.get('rule') or 'strict-warning'))
+            spec_errors += [dict(w, rule=w.get('rule') or 'strict-warning') for w in out.warnings]
         else:
             warnings.extend(out.warnings)
-    return ValidationReport(normalised, errors, warnings)
+        errors.extend(spec_errors)
+        by_spec[index] = spec_errors
+    report = ValidationReport(normalised, errors, warnings, version)
+    report.errors_by_spec = by_spec
+    return report
+
+
+def _kibana_error_paths(spec, version):
+    """JSON pointers of what Kibana ``version`` itself refuses in the spec (no pki checks, no opinions)."""
+    out = _Collector({}, None, version)
+    _validate_one(spec, out, False, None)
+    return [e['path'] for e in out.errors if e['rule'] is None]
+
+
+def _annotate_versions(spec, out):
+    """Say, for each error that another known release would not have, which release accepts it.
+
+    An error at a field is version-specific when some known release has no Kibana error at that field
+    (or below it) and no error at a field this release finds right. The nearest newer such release is
+    ``accepted_from`` ("the first version that would accept it"); without one, the nearest older is
+    ``accepted_until`` ("the last that did").
+    """
+    version = out.version
+    kibana_errors = [e for e in out.errors if e['rule'] is None]
+    if not kibana_errors:
+        return
+    here = versions.parse(version)
+    others = {}
+    for other in versions.known_around(version):
+        if other != version:
+            others[other] = _kibana_error_paths(spec, other)
+
+    def clean(path, paths):
+        return not any(p == path or p.startswith(path + '/') or path.startswith(p + '/') for p in paths)
+
+    here_paths = [e['path'] for e in kibana_errors]
+    for error in kibana_errors:
+        accepting = [v for v, paths in others.items() if clean(error['path'], paths)
+                     and all(not clean(p, here_paths) for p in paths)]
+        if not accepting:
+            continue
+        newer = sorted((v for v in accepting if versions.parse(v) > here), key=versions.parse)
+        older = sorted((v for v in accepting if versions.parse(v) < here), key=versions.parse)
+        error['kibana_version'] = version
+        if newer:
+            error['accepted_from'] = newer[0]
+            error['message'] += ' (Kibana %s refuses it; %s is the first release that accepts it)' % (version, newer[0])
+        else:
+            error['accepted_until'] = older[-1]
+            error['message'] += ' (Kibana %s refuses it; %s was the last release that accepted it)' % (
+                version, older[-1])
+
+
+def version_refusal(errors):
+    """True when every error is one a known Kibana release would accept (the spec only needs another release)."""
+    return bool(errors) and all(e.get('accepted_from') or e.get('accepted_until') for e in errors)
+
+
+def _apply_coercions(normal, coerced):
+    """Numbers and booleans written as strings become what Kibana stores (so spec and live compare equal)."""
+    for path, value in coerced:
+        parts = [p.replace('~1', '/').replace('~0', '~') for p in path.split('/')[1:]]
+        target = normal
+        for part in parts[:-1]:
+            target = target[int(part)] if isinstance(target, list) else target.get(part)
+            if target is None:
+                break
+        else:
+            if isinstance(target, dict) and parts:
+                target[parts[-1]] = value
+            elif isinstance(target, list) and parts:
+                target[int(parts[-1])] = value
 
 
 def _where(source, index):

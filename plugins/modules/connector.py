@@ -11,12 +11,15 @@ description:
   - Creates, updates or deletes one Kibana connector (action) of any type through Kibana's connectors API,
     for example an OpenAI connector (C(.gen-ai)) for OpenAI, Azure OpenAI or a local LLM, a webhook, Slack or email.
   - The spec is validated offline first (per-type JSON Schema plus Kibana's own rules, see
-    M(kibana_gitops.connectors.connector_spec)); nothing is sent to Kibana when it is invalid.
+    M(kibana_gitops.connectors.connector_spec)) with the rules of the Kibana release, read once from
+    C(GET /api/status); nothing is sent to Kibana when it is invalid. A spec that only a newer (or older)
+    release accepts fails with the release and the first release that accepts it.
   - The connector is found by O(connector_id) or, without one, by O(name) and O(connector_type_id) in the space;
     more than one connector with that name and type is an error that names them.
   - Only what differs is written. Kibana returns the config with its server-side defaults filled in
-    (C(defaultModel), webhook C(method), email C(service) ...); the module fills in the same defaults before
-    comparing, so a second run reports no change.
+    (C(defaultModel), webhook C(method), email C(service) ...); the module fills in the same defaults, those
+    of the Kibana release (for example C(gpt-4) on 8.x, C(gpt-4.1) on 9.x), before comparing, so a second run
+    reports no change.
   - Kibana never returns secrets, so they cannot be compared; see O(secrets_update).
   - Preconfigured connectors (from C(kibana.yml)) are refused with a clear message; they cannot be changed
     through the API.
@@ -215,6 +218,11 @@ changes:
   type: list
   elements: str
   sample: [config.defaultModel]
+kibana_version:
+  description: The Kibana release the spec was validated for (read once from C(GET /api/status)).
+  returned: when O(state=present)
+  type: str
+  sample: 9.2.0
 """
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
@@ -256,7 +264,8 @@ def main():
         specs = engine.prepare([spec]) if spec.get('state') == 'present' else [spec]
         result = engine.ensure_one(specs[0], force=module.params['force'])
     except SpecError as exc:
-        module.fail_json(msg='invalid connector spec, nothing was sent to Kibana: %s' % exc, errors=exc.errors)
+        module.fail_json(msg='invalid connector spec, nothing was sent to Kibana: %s' % exc, errors=exc.errors,
+                         kibana_version=engine.version_if_read)
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     except KibanaError as exc:
@@ -268,8 +277,9 @@ def main():
                          changed=False, connector=result['connector'], changes=[])
     if result.get('msg'):
         module.warn(result['msg'])
+    extra = {'kibana_version': engine.version_if_read} if engine.version_if_read else {}
     module.exit_json(changed=result['changed'], action=result['action'], connector=result['connector'],
-                     changes=result['changes'], diff=result['diff'])
+                     changes=result['changes'], diff=result['diff'], **extra)
 
 
 if __name__ == '__main__':

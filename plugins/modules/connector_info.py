@@ -59,6 +59,14 @@ options:
     description:
       - Write each exported spec to C(<export_dir>/<connector_id>.yml) (implies O(export=true)). Only files whose
         content differs are written; the folder is created if needed.
+      - The file name is the connector id with every character other than letters, digits, C(_), C(-) and a C(.)
+        that is not the first one written as C(%XX) (C(a/b) becomes C(a%2Fb.yml), C(.hidden) becomes
+        C(%2Ehidden.yml)), so every connector gets its own file inside O(export_dir), and the loaders do not skip it.
+      - An existing file is only replaced when it holds the same connector (its C(connector_id)). A file that holds
+        something else, or a symbolic link, is never overwritten - the task fails and lists it, after writing the
+        other files. Files are replaced atomically.
+      - Strings from Kibana that contain C({{), C({%) or C({#) are written with the C(!unsafe) tag, so loading the
+        files never evaluates them as Jinja (see C(docs/gitops.md)).
     type: path
   usage_dashboard:
     description:
@@ -182,14 +190,29 @@ exported_files:
   returned: when O(export_dir) is set
   type: list
   elements: str
+kibana_version:
+  description:
+    - The release of this Kibana instance (from C(GET /api/status)), so a fleet report can say which instance runs
+      what. Null when Kibana does not tell.
+  returned: always
+  type: str
+  sample: 9.2.0
+refused:
+  description: Files not written, each with the reason (the task fails when there is one).
+  returned: when a file under O(export_dir) was refused
+  type: list
+  elements: str
+  sample: ["/repo/connectors/ops/a_b.yml: exists and does not hold connector a_b; not overwritten"]
 """
 
 import os
+import tempfile
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import usage
 
 
@@ -222,6 +245,10 @@ def main():
             result['connector_types'] = module.client.list_connector_types(space)
     except KibanaError as exc:
         module.fail_kibana(exc)
+    try:
+        result['kibana_version'] = module.client.version() or None
+    except KibanaError:
+        result['kibana_version'] = None  # an old proxy may hide /api/status; the connectors were read
     if module.params['usage_dashboard']:
         add_usage_dashboards(module, space, result['connectors'])
     if module.params['export'] or module.params['export_dir']:
@@ -246,26 +273,63 @@ def add_usage_dashboards(module, space, connectors):
         connector['usage_dashboard'] = usage.usage_dashboard(module.params['kibana_url'], space, connector, answer)
 
 
+def _holds_connector(path, connector_id):
+    """True when the spec file at path describes connector_id (a file export may replace)."""
+    specs, _sources, errors = spec_files.load_spec_file(path)
+    return not errors and len(specs) == 1 and isinstance(specs[0], dict) and specs[0].get('connector_id') == connector_id
+
+
 def write_specs(module, specs):
-    """Write one file per spec; return the paths whose content changed."""
+    """Write one file per spec; return the paths whose content changed. Never writes outside export_dir, never
+    through a symbolic link, never over a file that holds another connector (the task fails listing those)."""
     if not export.HAS_YAML:
         module.fail_json(msg=missing_lib('PyYAML'))
-    folder = module.params['export_dir']
-    changed = []
+    folder = os.path.abspath(module.params['export_dir'])
+    changed, refused, taken = [], [], {}
     for spec in specs:
-        path = os.path.join(folder, export.file_name(spec['connector_id']))
+        name = export.file_name(spec['connector_id'])
+        path = os.path.join(folder, name)
+        if os.path.dirname(path) != folder or name.startswith('.'):  # cannot happen with file_name; kept as a guard
+            refused.append('%s: connector %s would be written outside export_dir' % (name, spec['connector_id']))
+            continue
+        if name.lower() in taken:
+            refused.append('%s: connectors %s and %s would share this file' % (path, taken[name.lower()], spec['connector_id']))
+            continue
+        taken[name.lower()] = spec['connector_id']
         text = export.spec_file_text(spec, module.params['schema_url'])
+        if os.path.islink(path):
+            refused.append('%s: is a symbolic link; not written (connector %s)' % (path, spec['connector_id']))
+            continue
         if os.path.exists(path):
-            with open(path) as f:
-                if f.read() == text:
+            with open(path, 'rb') as f:
+                if f.read() == text.encode('utf-8'):
                     continue
+            if not _holds_connector(path, spec['connector_id']):
+                refused.append('%s: exists and does not hold connector %s; not overwritten' % (path, spec['connector_id']))
+                continue
         changed.append(path)
         if not module.check_mode:
             if not os.path.isdir(folder):
                 os.makedirs(folder)
-            with open(path, 'w') as f:
-                f.write(text)
+            _write_atomically(folder, path, text)
+    if refused:
+        module.fail_json(msg='export: %d file(s) not written:\n%s' % (len(refused), '\n'.join(refused)),
+                         changed=bool(changed) and not module.check_mode, exported_files=changed,
+                         specs=specs, refused=refused)
     return changed
+
+
+def _write_atomically(folder, path, text):
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix='.export-', suffix='.tmp')
+    try:
+        with os.fdopen(handle, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 if __name__ == '__main__':

@@ -14,16 +14,20 @@ description:
   - Reports B(every) problem, not just the first, each with the file, the document index in the file (0 is the
     first YAML document), the connector (id or name), the JSON pointer of the field, a message in plain words
     and a hint where one helps.
-  - Checked, per type, as Kibana 9.2 does - required fields, types, enums, unknown keys (Kibana rejects them),
-    and empty or whitespace-only strings (Kibana's API rejects them).
+  - Checked, per type, as the Kibana release O(kibana_version) does - required fields, types, enums, unknown keys
+    (Kibana rejects them), and empty or whitespace-only strings (Kibana's API rejects them). What differs between
+    releases (connector types, fields, C(.gen-ai) providers and PKI, C(.slack_api) channel ids, coercion) comes from
+    the collection's table of version facts; an error that another release would not have names the release and
+    the first release that accepts the spec (or the last that did).
   - Checked beyond the schema - URLs parse with http(s) and a host name; C(.gen-ai) provider rules (C(Other)
     needs C(defaultModel), an API key unless PKI is used, certificate and key together, C(certificateData) and
     friends base64 of PEM with the right header, raw PEM is named as such); the webhook authentication
     combinations; email C(service), C(host) and C(port); ServiceNow and xMatters credential combinations;
     duplicate connector ids in a space (error) and duplicate names in a space (warning); PKI that Kibana would
     store but not use (warning); specs without C(connector_id) (warning).
-  - Where the collection is deliberately stricter than Kibana (for example URL fields Kibana does not check,
-    numbers given as strings), the list is in C(docs/spec-validation.md) of the collection.
+  - What Kibana accepts is never an error. Where the collection has its own opinion (for example URL fields Kibana
+    does not check, numbers given as strings, which Kibana coerces), it warns, and fails only with O(strict); the
+    list is in C(docs/spec-validation.md) of the collection.
   - The same validation runs inside M(kibana_gitops.connectors.connector) and
     M(kibana_gitops.connectors.connectors) before any request, so an invalid spec never writes anything.
 author:
@@ -61,9 +65,16 @@ options:
   strict:
     description:
       - Turn every warning into an error (for example PKI that Kibana would not use, a missing connector_id,
-        duplicate names).
+        duplicate names, a URL Kibana does not check, a number written as a string).
     type: bool
     default: false
+  kibana_version:
+    description:
+      - The Kibana release to validate for, for example V(9.2.0) or V(8.18).
+      - By default the newest release the collection knows; RV(kibana_version_note) then says so. In a fleet,
+        validate once per release the fleet runs. M(kibana_gitops.connectors.connector) and
+        M(kibana_gitops.connectors.connectors) read the release of each Kibana themselves.
+    type: str
   fail_on_error:
     description:
       - Fail the task when any error is found. With V(false) the task succeeds and returns the errors.
@@ -75,8 +86,27 @@ options:
         the CA signed it). Needs the C(cryptography) Python library; without it only the block's shape is checked.
     type: bool
     default: true
+  template:
+    description:
+      - Load O(paths) for an apply instead of validating them, as the C(kibana_gitops.connectors.connectors) role does.
+        The files are read on the controller with Ansible's YAML loader (vault-encrypted files and C(!vault) values
+        are decrypted), and Jinja in their strings is filled in from the play's variables (C("{{ vault_llm_apikey }}"),
+        lookups included, since spec files in your repository are trusted like playbooks).
+      - Strings tagged C(!unsafe) are never templated. M(kibana_gitops.connectors.connector_info) export writes every
+        string from Kibana that holds C({{), C({%) or C({#) that way, so data from Kibana is never run as code.
+        See C(docs/gitops.md) for the trust model.
+      - Returns RV(loaded_specs) (O(specs) first, then the files' specs, C(space_id) and C(state) filled in) and
+        RV(files); nothing is validated and the task's output is hidden, since the specs hold secrets.
+      - Bounds, as when validating - a file larger than 8 MiB, nested deeper than 32 levels or whose YAML aliases
+        expand to more than 100,000 nodes is refused, naming the file.
+    type: bool
+    default: false
 notes:
   - Runs on the host it is delegated to; O(paths) are read there (usually C(localhost) in a pipeline).
+    With O(template=true) they are read on the controller.
+  - Spec files are bounded - a file larger than 8 MiB, nested deeper than 32 levels, or whose YAML aliases
+    expand to more than 100,000 nodes is refused with an error that names the file.
+  - A C(!unsafe) tag (Ansible's) is read as a plain string when validating.
 requirements:
   - jsonschema
   - cryptography (for O(check_pki))
@@ -168,23 +198,47 @@ files:
   returned: always
   type: list
   elements: str
+kibana_version:
+  description: The Kibana release the specs were validated for.
+  returned: always
+  type: str
+  sample: 9.4.0
+kibana_version_note:
+  description: Why that release, when O(kibana_version) was not given or is outside the releases the collection knows.
+  returned: when there is something to say
+  type: str
+loaded_specs:
+  description:
+    - The specs to apply, Jinja filled in, secrets included (the task's output is hidden). Strings are marked
+      unsafe, so they are never templated again.
+  returned: when O(template=true)
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import versions
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 
 def _pki_checker(module):
+    """pki.check_spec_pki, imported on the first pki block only: most spec sets have none, and cryptography
+    costs a noticeable part of a validation run's start-up."""
     if not module.params['check_pki']:
         return None
-    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.warn('%s: pki blocks are checked for their shape only' % missing_lib('cryptography'))
-        return None
-    return pki.check_spec_pki
+    loaded = []
+
+    def check(pki_block):
+        if not loaded:
+            from ansible_collections.kibana_gitops.connectors.plugins.module_utils import pki
+            if not pki.HAS_CRYPTOGRAPHY:
+                module.warn('%s: pki blocks are checked for their shape only' % missing_lib('cryptography'))
+            loaded.append(pki.check_spec_pki if pki.HAS_CRYPTOGRAPHY else None)
+        return loaded[0](pki_block) if loaded[0] else []
+    return check
 
 
 def main():
@@ -197,11 +251,17 @@ def main():
             strict=dict(type='bool', default=False),
             fail_on_error=dict(type='bool', default=True),
             check_pki=dict(type='bool', default=True),
+            kibana_version=dict(type='str'),
+            template=dict(type='bool', default=False),  # handled by the action plugin (controller side)
         ),
         supports_check_mode=True,
     )
     if not spec_rules.HAS_JSONSCHEMA:
         module.fail_json(msg=missing_lib('jsonschema'), exception=spec_rules.JSONSCHEMA_IMPORT_ERROR)
+    try:
+        version, note = versions.choose(module.params['kibana_version'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     inline = module.params['specs'] or []
     # mask secret values in every output, but not names, ids and URLs (which no_log=True would mask too)
     module.no_log_values.difference_update(spec_rules.leaf_values(inline))
@@ -217,7 +277,7 @@ def main():
     specs = list(inline) + file_specs
     sources = [None] * len(inline) + sources
     report = spec_rules.validate_specs(specs, sources=sources, strict=module.params['strict'],
-                                       pki_checker=_pki_checker(module))
+                                       pki_checker=_pki_checker(module), kibana_version=version)
     errors = load_errors + report.errors
     result = dict(
         changed=False,
@@ -227,10 +287,13 @@ def main():
         warnings_found=report.warnings,
         report_lines=[spec_rules.format_problem(p) for p in errors + report.warnings],
         files=files,
+        kibana_version=version,
     )
+    if note:
+        result['kibana_version_note'] = note
     if errors and module.params['fail_on_error']:
         count = len(set((p.get('file'), p.get('document'), p.get('item'), p.get('connector')) for p in errors))
-        module.fail_json(msg='%d error(s) in %d spec(s):\n%s' % (len(errors), count, '\n'.join(
+        module.fail_json(msg='%d error(s) in %d spec(s) for Kibana %s:\n%s' % (len(errors), count, version, '\n'.join(
             spec_rules.format_problem(p) for p in errors)), **result)
     module.exit_json(**result)
 

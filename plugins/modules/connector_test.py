@@ -91,6 +91,12 @@ options:
     description:
       - Model to ask for instead of the connector's C(defaultModel).
     type: str
+  kibana_version:
+    description:
+      - The Kibana release the connectors run on (for example V(8.18.0)). A spec without C(defaultModel) is probed
+        with the model that release fills in (C(gpt-4) on 8.x, C(gpt-4.1) on 9.x for OpenAI). Default - the newest
+        release the collection knows. The connectors role passes the release it read during the apply.
+    type: str
   stream:
     description:
       - Run the streaming stage of the direct probe. Kibana's AI assistants only work with a stream that arrives
@@ -288,6 +294,7 @@ def main():
         via=dict(type='str', default='kibana', choices=list(probe_targets.VIA)),
         probe_timeout=dict(type='int', default=30),
         model=dict(type='str'),
+        kibana_version=dict(type='str'),
         stream=dict(type='bool', default=True),
         upstream_ca_path=dict(type='path'),
         max_concurrency=dict(type='int', default=probe_targets.DEFAULT_MAX_CONCURRENCY),
@@ -320,8 +327,12 @@ def main():
     for option in ('max_concurrency', 'upstream_max_concurrency'):
         if params[option] is not None and params[option] < 1:
             module.fail_json(msg='%s must be at least 1, got %d' % (option, params[option]))
+    release = params['kibana_version']
+
+    def server_defaults(type_id, config):
+        return reconcile.with_server_defaults(type_id, config, release)
     targets = probe_targets.targets_from_specs(list(inline) + file_specs, params['space_id'], pki_encoder=_pki_encoder,
-                                               defaults=reconcile.with_server_defaults)
+                                               defaults=server_defaults)
     targets += probe_targets.targets_from_ids(params['connector_ids'], params['space_id'])
     # secrets made from pki: blocks (base64 of the PEM files) are known only now
     masker.add(spec_rules.secret_values([{'secrets': t.secrets} for t in targets]))

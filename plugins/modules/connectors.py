@@ -16,6 +16,11 @@ description:
     the writes that are needed are sent, a few at a time in parallel. A no-op run costs one request.
   - One connector failing does not stop the others; the task fails at the end and RV(results) says which
     failed and why.
+  - The Kibana release is read once (C(GET /api/status)) and every spec is validated with that release's rules
+    (the collection's table of version facts). A spec only that release cannot take (for example PKI before
+    Kibana 8.19 / 9.1, or C(.slack_api) channels without ids before 9.3) is refused before any write, with the
+    release and the first release that accepts it; the rest of the set is applied, and the task fails at the
+    end. Prune never deletes a connector a refused spec names.
   - Prune never touches connectors outside the managed scope, preconfigured or system connectors, nor a
     connector still referenced by rules (C(referenced_by_count) > 0) unless O(force=true). Refusals are listed
     in RV(results) with the reason.
@@ -100,6 +105,12 @@ options:
       - How many writes run at the same time. Kibana handles a few well; keep it small on a busy Kibana.
     type: int
     default: 4
+  kibana_version:
+    description:
+      - The release of this Kibana, when the caller has already read it from C(GET /api/status) (the connectors role
+        does, once per instance); the module then does not read it again. Without it the module reads it once.
+      - Give what Kibana reports, not a wish; the specs are validated, and server defaults compared, for this release.
+    type: str
   strict:
     description:
       - Treat validation warnings (for example a spec without C(connector_id)) as errors.
@@ -164,6 +175,12 @@ results:
         - Why the connector failed or was refused; for a create that found the connector already there (made by
           a concurrent run), what happened instead.
       type: str
+    version_refused:
+      description: True when the spec was refused because this Kibana release cannot take it (nothing was sent).
+      type: bool
+    accepted_from:
+      description: With RV(results[].version_refused), the first Kibana release that accepts the spec, if any.
+      type: str
   sample:
     - {connector_id: gitops-slack, name: Slack on-call, action: unchanged, changed: false, changes: []}
     - {connector_id: gitops-llm, name: Local LLM, action: updated, changed: true, changes: [config.defaultModel]}
@@ -175,6 +192,11 @@ summary:
   returned: always
   type: dict
   sample: {created: 1, updated: 1, deleted: 0, unchanged: 12, failed: 0, refused: 1, total: 15}
+kibana_version:
+  description: The Kibana release the specs were validated for (read from C(GET /api/status)).
+  returned: always
+  type: str
+  sample: 9.2.0
 """
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule, mask_spec_secrets
@@ -201,6 +223,7 @@ def main():
             secrets_update=dict(type='str', default='on_create', choices=['on_create', 'always']),
             parallel_writes=dict(type='int', default=4),
             strict=dict(type='bool', default=False),
+            kibana_version=dict(type='str'),
         ),
         supports_check_mode=True,
     )
@@ -223,17 +246,19 @@ def main():
                                                                  spec['space_id'], space))
         specs.append(spec)
     engine = Engine(module.client, check_mode=module.check_mode, secrets_update=params['secrets_update'],
-                    strict=params['strict'], max_workers=params['parallel_writes'])
+                    strict=params['strict'], max_workers=params['parallel_writes'],
+                    kibana_version=params['kibana_version'])
     try:
-        prepared = engine.prepare(specs)
+        prepared = engine.prepare(specs, allow_refusals=True)
         results, summary = engine.ensure_set(prepared, space, prune=params['prune'],
                                              managed_id_prefix=params['managed_id_prefix'],
                                              managed_ids=params['managed_ids'], force=params['force'],
                                              prune_empty=params['prune_empty'], max_deletes=params['max_deletes'])
     except SpecError as exc:
-        module.fail_json(msg='invalid connector specs, nothing was sent to Kibana: %s' % exc, errors=exc.errors)
+        module.fail_json(msg='invalid connector specs, nothing was sent to Kibana: %s' % exc, errors=exc.errors,
+                         kibana_version=engine.version_if_read)
     except GuardError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), kibana_version=engine.version_if_read)
     except KibanaError as exc:
         module.fail_kibana(exc)
     for warning in engine.warnings:
@@ -246,18 +271,26 @@ def main():
             diffs.append(dict(diff, before_header='%s (Kibana)' % r['connector_id'],
                               after_header='%s (spec)' % r['connector_id']))
     changed = any(r['changed'] for r in results)
-    if engine.prune_refusal and not summary['failed']:
+    version = engine.kibana_version
+    refused = [r for r in results if r.get('version_refused')]
+    if engine.prune_refusal and not summary['failed'] and not refused:
         module.fail_json(msg='prune refused in space %s: %s' % (space, engine.prune_refusal), changed=changed,
-                         results=results, summary=summary, diff=diffs)
-    if engine.refused_deletes and not summary['failed']:
+                         results=results, summary=summary, diff=diffs, kibana_version=version)
+    if engine.refused_deletes and not summary['failed'] and not refused:
         module.fail_json(msg='%d connector(s) with state absent were not deleted: %s' % (
             len(engine.refused_deletes), '; '.join('%s: %s' % (r['connector_id'], r['msg']) for r in engine.refused_deletes)),
-            changed=changed, results=results, summary=summary, diff=diffs)
-    if summary['failed']:
-        module.fail_json(msg='%d of %d connectors failed: %s' % (
-            summary['failed'], len(results), '; '.join(r['msg'] for r in results if r['action'] == 'failed')),
-            changed=changed, results=results, summary=summary, diff=diffs)
-    module.exit_json(changed=changed, results=results, summary=summary, diff=diffs)
+            changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
+    if summary['failed'] or refused:
+        problems = [r['msg'] for r in results if r['action'] == 'failed'] + [r['msg'] for r in refused]
+        if engine.prune_refusal:
+            problems.append('prune refused: %s' % engine.prune_refusal)
+        problems += ['%s: %s' % (r['connector_id'], r['msg']) for r in engine.refused_deletes]
+        head = '%d of %d connectors failed' % (summary['failed'], len(results))
+        if refused:
+            head += ', %d refused by Kibana %s' % (len(refused), version)
+        module.fail_json(msg='%s: %s' % (head, '; '.join(problems)), changed=changed, results=results,
+                         summary=summary, diff=diffs, kibana_version=version)
+    module.exit_json(changed=changed, results=results, summary=summary, diff=diffs, kibana_version=version)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,9 @@ PRECONFIGURED_ID = 'gitops-preconf-log'  # in the managed prefix on purpose: pru
 class Fleet(object):
     """`count` Kibana simulators, hosts kibana-1..N of the inventory group `kibana`, one spec repo."""
 
-    def __init__(self, factory, tmp_path, count=3, spaces=('default', 'security'), sim_args=(), preconfigured=True):
+    def __init__(self, factory, tmp_path, count=3, spaces=('default', 'security'), sim_args=(), preconfigured=True,
+                 kibana_versions=None):
+        """``kibana_versions``: one release per instance (simulator ``--kibana-version``), else the simulator's default."""
         self.tmp = tmp_path
         self.repo = tmp_path / 'connectors'
         self.repo.mkdir()
@@ -33,7 +35,9 @@ class Fleet(object):
                 PRECONFIGURED_ID: {'name': 'Server log (kibana.yml)', 'actionTypeId': '.server-log'}}}))
             args += ['--preconfigured', str(preconf)]
         self.keys = ['fleet-api-key-%d' % i for i in range(1, count + 1)]
-        self.sims = [factory('--api-key', key, *args) for key in self.keys]
+        versions = list(kibana_versions or [None] * count)
+        self.sims = [factory('--api-key', key, *(args + (['--kibana-version', version] if version else [])))
+                     for key, version in zip(self.keys, versions)]
         self.hosts = ['kibana-%d' % i for i in range(1, count + 1)]
         self.env = {'FLEET_KIBANA_2_API_KEY': self.keys[1]} if count > 1 else {}
 

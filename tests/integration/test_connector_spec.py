@@ -144,3 +144,20 @@ def test_ansible_doc_renders_the_module():
     assert proc.returncode == 0, proc.stderr
     for word in ('connector_spec', 'fail_on_error', 'strict', 'paths', 'report_lines', 'check_mode'):
         assert word in proc.stdout, word
+
+
+def test_validate_playbook_per_kibana_release(tmp_path):
+    """Terraform's name-only Slack channels (tf-011): refused for 9.2 with the release that accepts them."""
+    (tmp_path / 'slack.yml').write_text(
+        'connector_id: slack-api\nname: Slack API\nconnector_type_id: .slack_api\n'
+        'config:\n  allowedChannels:\n    - name: "#alerts"\nsecrets:\n  token: %s\n' % CANARY)
+    old = harness.run_playbook(VALIDATE, extra_vars={'spec_paths': [str(tmp_path)], 'kibana_version': '9.2.0'},
+                               canaries=[CANARY])
+    assert old.rc != 0, old
+    assert 'config.allowedChannels[0].id is required (Kibana 9.2.0 refuses it; 9.3.0 is the first release that ' \
+        'accepts it)' in old.output, old
+    new = harness.run_playbook(VALIDATE, extra_vars={'spec_paths': [str(tmp_path)], 'kibana_version': '9.3'},
+                               canaries=[CANARY])
+    assert new.rc == 0 and 'are valid for Kibana 9.3.0' in new.output, new
+    default = harness.run_playbook(VALIDATE, extra_vars={'spec_paths': [str(tmp_path)]}, canaries=[CANARY])
+    assert default.rc == 0 and 'the newest release the collection knows' in default.output, default

@@ -153,3 +153,16 @@ def test_spec_files_from_paths(sims, tmp_path):
     assert result['results'][0]['connector_id'] == 'from-file'
     assert result['results'][0]['status'] == 'ok'
     assert os.path.exists(str(folder / 'llm.yml'))
+
+
+def test_direct_probe_asks_for_the_model_the_release_fills_in(kibana_sim_factory, openai_sim_factory, tmp_path):
+    """An OpenAI spec without defaultModel on Kibana 8.18: Kibana would ask for gpt-4, so the probe does too."""
+    llm = openai_sim_factory('--api-key', LLM_KEY, '--model', 'gpt-4')
+    kibana = kibana_sim_factory('--api-key', KIBANA_KEY, '--kibana-version', '8.18.0')
+    s = spec('openai-818', llm.url, provider='OpenAI')
+    result, _res = run(kibana, tmp_path, {'specs': [s], 'via': 'direct', 'kibana_version': '8.18.0'})
+    assert [r['status'] for r in result['results']] == ['ok'], result['results']
+    assert result['results'][0]['model'] == 'gpt-4'
+    # without the release: the newest one's default, which this upstream does not serve
+    result, _res = run(kibana, tmp_path, {'specs': [s], 'via': 'direct', 'fail_on_error': False})
+    assert result['results'][0]['model'] == 'gpt-4.1' and result['results'][0]['class'] == 'model_not_found'

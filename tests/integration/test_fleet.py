@@ -77,13 +77,14 @@ def test_rollout_lifecycle(repo_fleet):
     assert 'still referenced by 2 rule(s)' in summary and 'preconfigured' in summary
     assert not any(c in summary for c in CANARIES)
 
-    # 2. the second run changes nothing: one list request per space, no write
+    # 2. the second run changes nothing: one list request per space and the release read once, no write
     f.reset_stats()
     play = f.run('apply.yml', extra_vars=VAULT, canaries=CANARIES)
     assert play.rc == 0, play
     assert all(counts['changed'] == 0 and counts['failed'] == 0 for counts in fleet.recap(play).values()), play
     for sim in f.sims:
-        assert sim.writes() == 0 and sim.stats()['total'] == len(f.spaces), sim.stats()
+        assert sim.writes() == 0 and sim.stats()['total'] == len(f.spaces) + 1, sim.stats()
+        assert sim.stats()['paths']['GET /api/status'] == 1, sim.stats()
     rows = fleet.summary_rows(f.summary_file.read_text())
     assert all(row['unchanged'] in ('4', '3') and row['created'] == '0' for row in rows.values()), rows
 
@@ -93,7 +94,7 @@ def test_rollout_lifecycle(repo_fleet):
     play = f.run('apply.yml', extra_vars=VAULT, canaries=CANARIES)
     assert play.rc == 0, play
     for sim in f.sims:
-        assert fleet.requests_by_method(sim) == {'GET': 2, 'PUT': 1}, sim.stats()
+        assert fleet.requests_by_method(sim) == {'GET': 3, 'PUT': 1}, sim.stats()
         assert fleet.paths(sim, 'PUT') == {'PUT /api/actions/connector/gitops-hook': 1}
         assert f.live(sim, 'gitops-hook')['config']['url'] == 'https://tickets.example.com/hook-v2'
     assert 'updated `gitops-hook` (Ticket hook): config.url' in f.summary_file.read_text()
@@ -105,7 +106,7 @@ def test_rollout_lifecycle(repo_fleet):
     play = f.run('apply.yml', extra_vars=VAULT, canaries=CANARIES)
     assert play.rc == 0, play
     for sim in f.sims:
-        assert fleet.requests_by_method(sim) == {'GET': 2, 'DELETE': 1}, sim.stats()
+        assert fleet.requests_by_method(sim) == {'GET': 3, 'DELETE': 1}, sim.stats()
         assert fleet.paths(sim, 'DELETE') == {'DELETE /api/actions/connector/gitops-index': 1}
         assert f.ids(sim) == {'gitops-llm', 'gitops-hook', 'gitops-log', 'manual-index', 'gitops-legacy',
                               PRECONFIGURED_ID}
@@ -121,7 +122,7 @@ def test_rollout_lifecycle(repo_fleet):
     counts = fleet.recap(play)
     assert counts['kibana-3']['failed'] == 1 and counts['kibana-1']['failed'] == 0 and counts['kibana-2']['failed'] == 0
     for sim in f.sims[:2]:
-        assert fleet.requests_by_method(sim) == {'GET': 2, 'PUT': 1}, sim.stats()
+        assert fleet.requests_by_method(sim) == {'GET': 3, 'PUT': 1}, sim.stats()
         assert f.live(sim, 'gitops-log')['name'] == 'Server log (renamed)'
     summary = f.summary_file.read_text()
     rows = fleet.summary_rows(summary)

@@ -149,3 +149,20 @@ def test_ansible_doc_and_playbooks_from_the_checkout_root():
     assert len(line) == 1, line
     out = run(line[0], harness.ROOT, dict(env, PATH=os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', '')))
     assert 'are valid' in out, out
+
+
+def test_readme_git_install_command(tmp_path):
+    """The README's install from git, with this repository (its committed HEAD) as the git server."""
+    lines = [c for c in commands(code_blocks(readme_section('## Install'))[0][1])
+             if c.startswith('ansible-galaxy collection install') and 'git+' in c]
+    assert len(lines) == 1, lines
+    line = re.sub(r"git\+https://[^']+?\.git,main", 'git+file://%s,HEAD' % harness.ROOT, lines[0])
+    assert line != lines[0], lines[0]
+    collections = tmp_path / 'collections'
+    env = harness.ansible_env({'ANSIBLE_COLLECTIONS_PATH': str(collections),
+                               'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', '')})
+    run(line, tmp_path, env)
+    installed = collections / 'ansible_collections' / harness.NAMESPACE / harness.NAME
+    files = tree(str(installed))
+    assert {'MANIFEST.json', 'meta/runtime.yml', 'meta/execution-environment.yml', 'requirements.txt'} <= files
+    assert not [p for p in files if p.startswith(('.ci/', '.build/', 'tests/output/', 'ansible.cfg'))], sorted(files)

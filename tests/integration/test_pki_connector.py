@@ -185,7 +185,7 @@ def test_kibana_without_pki_support_is_refused_before_writing(kibana_sim_factory
         'files/ca.crt': ca.cert_pem})
     result = play(kibana, playbook, canaries=canaries(client))
     assert result.rc != 0, result
-    assert 'Kibana 8.18.2 does not support PKI' in result.output
+    assert 'Kibana 8.18.2 refuses it; 8.19.0 is the first release that accepts it' in result.output
     assert kibana.writes() == 0
     assert kibana.stats()['paths'].get('GET /api/status') == 1
 

@@ -218,6 +218,10 @@ def test_role_with_a_misspelled_folder_fails_and_prunes_nothing(kibana_sim_facto
         assert str(f.repo) + 's' in play_.stdout, play_  # the error names the folder
         assert sim.writes() == 0, sim.stats()
     assert f.ids(sim) == {'gitops-log', 'gitops-other'}
+    # a managed space that no spec is for (a space_id typo, a renamed folder) is an error too
+    play_ = f.run('apply.yml', group_vars={'connectors_spaces': ['default', 'securty']})
+    assert play_.rc != 0 and 'securty' in play_.stdout and 'connectors_allow_empty' in play_.stdout, play_
+    assert sim.writes() == 0, sim.stats()
     # said explicitly: an empty folder and an empty set, pruned
     (tmp_path / 'empty').mkdir()
     play_ = f.run('apply.yml', group_vars={'connectors_dir': str(tmp_path / 'empty'), 'connectors_allow_empty': True})

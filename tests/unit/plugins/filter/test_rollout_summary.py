@@ -106,6 +106,24 @@ def test_no_records_and_bad_input():
     assert plugin.FilterModule().filters()['rollout_summary'] is plugin.rollout_summary
 
 
+def test_versions_and_version_refusals():
+    refused = {'connector_id': 'llm-mtls', 'name': 'LLM', 'action': 'refused', 'changed': False,
+               'version_refused': True, 'accepted_from': '8.19.0', 'kibana_version': '8.18.0',
+               'msg': 'Kibana 8.18.0 cannot take this spec, nothing was sent: connector llm-mtls, pki: …'}
+    text = plugin.rollout_summary([
+        record('kb-old', space('default', [{'connector_id': 'log', 'name': 'log', 'action': 'created'}, refused],
+                               failed=True, msg='0 of 2 connectors failed, 1 refused by Kibana 8.18.0: …'),
+               kibana_version='8.18.0'),
+        record('kb-new', space('default', [{'connector_id': 'llm-mtls', 'name': 'LLM', 'action': 'created'}]),
+               kibana_version='9.4.0'),
+    ])
+    assert '2 Kibana instance(s): `kb-new` (Kibana 9.4.0), `kb-old` (Kibana 8.18.0).' in text
+    section = text.split('### Refused by the Kibana release (nothing was sent)')[1].split('###')[0]
+    assert '`kb-old` / `default`: `llm-mtls` (LLM) (first release that accepts it: 8.19.0): Kibana 8.18.0 cannot' in section
+    assert '### Failed' not in text  # the refusal is listed once, not again as a failed space
+    assert '| kb-old | default | 1 | 0 | 0 | 0 | 0 | 1 |' in rows(text)
+
+
 def test_token_usage_dashboards_are_listed_with_links_or_reasons():
     s = space('team-a', results=[{'connector_id': 'llm', 'action': 'unchanged'}])
     s['dashboards'] = [

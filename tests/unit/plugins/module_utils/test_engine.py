@@ -1,4 +1,5 @@
 """engine.py with an in-memory stand-in for KibanaClient: sets, prune scope, and fault recovery."""
+import base64
 import copy
 import uuid
 
@@ -330,7 +331,33 @@ def test_pki_on_old_kibana_is_refused_before_any_write():
     kibana = FakeKibana(version='9.0.2')
     spec = {'connector_id': 'llm', 'name': 'LLM', 'connector_type_id': '.gen-ai', 'state': 'present',
             'config': {'apiProvider': 'Other', 'apiUrl': 'https://llm/v1', 'defaultModel': 'm'},
-            'secrets': {'certificateData': 'Y2VydA==', 'privateKeyData': 'a2V5'}}
-    with pytest.raises(engine_mod.SpecError, match='8.19 or 9.1'):
-        Engine(kibana)._check_kibana_supports([spec])
+            'secrets': {'certificateData': base64.b64encode(b'-----BEGIN CERTIFICATE-----\nx\n').decode(),
+                        'privateKeyData': base64.b64encode(b'-----BEGIN PRIVATE KEY-----\nx\n').decode()}}
+    with pytest.raises(engine_mod.SpecError, match='9.1.0 is the first release that accepts it'):
+        Engine(kibana).prepare([spec])
     assert kibana.calls == ['status']
+    # in a set, only that connector is refused; the others go on, and prune never deletes what it names
+    kibana = FakeKibana([live_index('llm', name='LLM')], version='9.0.2')
+    engine = Engine(kibana)
+    prepared = engine.prepare([spec, index_spec('ix')], allow_refusals=True)
+    assert [s['connector_id'] for s in prepared] == ['ix']
+    results, summary = engine.ensure_set(prepared, 'default', prune=True, managed_ids=['llm', 'ix'])
+    assert summary['created'] == 1 and summary['refused'] == 1 and summary['deleted'] == 0
+    refused = [r for r in results if r['action'] == 'refused'][0]
+    assert refused['connector_id'] == 'llm' and refused['kibana_version'] == '9.0.2'
+    assert refused['accepted_from'] == '9.1.0' and 'Kibana 9.0.2 cannot take this spec' in refused['msg']
+    assert 'llm' in kibana.store
+
+
+def test_defaults_of_the_instance_release_no_perpetual_diff():
+    """8.x fills gpt-4 as the OpenAI default model: a spec without defaultModel is unchanged on 8.18."""
+    spec = {'connector_id': 'oa', 'name': 'OA', 'connector_type_id': '.gen-ai', 'state': 'present',
+            'config': {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions'},
+            'secrets': {'apiKey': 'k'}}
+    live = {'id': 'oa', 'name': 'OA', 'connector_type_id': '.gen-ai', 'is_preconfigured': False,
+            'config': {'apiProvider': 'OpenAI', 'apiUrl': 'https://api.openai.com/v1/chat/completions',
+                       'defaultModel': 'gpt-4'}}
+    engine = Engine(FakeKibana([live], version='8.18.0'))
+    assert engine.ensure_one(engine.prepare([spec])[0])['action'] == 'unchanged'
+    engine = Engine(FakeKibana([live], version='9.2.0'), check_mode=True)  # 9.x would store gpt-4.1
+    assert engine.ensure_one(engine.prepare([spec])[0])['changes'] == ['config.defaultModel']

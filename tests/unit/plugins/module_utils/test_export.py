@@ -38,8 +38,13 @@ def test_preconfigured_and_system_connectors_are_not_exported():
     assert not export.exportable(dict(LLM, is_system_action=True))
 
 
-def test_file_names_are_safe():
-    assert export.file_name('a/b c') == 'a_b_c.yml'
+def test_file_names_are_safe_unique_and_never_dotfiles():
+    ids = ['a/b', 'a b', 'a:b', 'a_b', '.hidden', '..', 'a%2Fb', 'A_b', 'x' * 300, 'x' * 301]
+    names = [export.file_name(i) for i in ids]
+    assert names[:7] == ['a%2Fb.yml', 'a%20b.yml', 'a%3Ab.yml', 'a_b.yml', '%2Ehidden.yml', '%2E..yml', 'a%252Fb.yml']
+    assert len(set(names)) == len(ids)
+    assert all('/' not in n and not n.startswith('.') and len(n.encode()) <= 204 for n in names)
+    assert export.file_name('a/b c') == 'a%2Fb%20c.yml'
     assert export.secret_variable('Team-A.llm', 'apiKey') == 'vault_team_a_llm_apikey'
 
 

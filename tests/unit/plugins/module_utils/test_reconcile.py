@@ -28,7 +28,9 @@ def test_openai_default_model_is_filled_in():
 
 def test_other_provider_gets_no_default_model():
     cfg = {'apiProvider': 'Other', 'apiUrl': 'https://llm/v1/chat/completions', 'defaultModel': 'llama3'}
-    assert reconcile.with_server_defaults('.gen-ai', cfg) == cfg
+    assert reconcile.with_server_defaults('.gen-ai', cfg, '9.3.0') == cfg
+    # zod v4 (9.4) stores verificationMode "full" when it is missing (versions.py)
+    assert reconcile.with_server_defaults('.gen-ai', cfg, '9.4.0') == dict(cfg, verificationMode='full')
 
 
 @pytest.mark.parametrize('type_id,config,expected', [

@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec, versions
 
 CANARY = 'CANARY-sk-test-0123456789'
 CERT_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUZ\n-----END CERTIFICATE-----\n'
@@ -58,14 +58,18 @@ def test_errors_carry_their_source():
     ({'apiProvider': 'Other', 'apiUrl': 'https://h/v1'}, '/config/defaultModel'),
     ({'apiUrl': 'https://h/v1'}, '/config/apiProvider'),
     ({'apiProvider': 'openai', 'apiUrl': 'https://h/v1'}, '/config/apiProvider'),
-    ({'apiProvider': 'Azure OpenAI', 'apiUrl': 'https://h/x?api-version=1', 'defaultModel': 'm'},
-     '/config/defaultModel'),
     ({'apiProvider': 'OpenAI', 'apiUrl': 'ftp://h/v1'}, '/config/apiUrl'),
     ({'apiProvider': 'OpenAI', 'apiUrl': 'https://'}, '/config/apiUrl'),
 ])
 def test_gen_ai_provider_rules(config, path):
     report = spec.validate_specs([gen_ai(config=config)])
     assert path in paths(report)
+
+
+def test_azure_default_model_needs_9_3():
+    azure = gen_ai(config={'apiProvider': 'Azure OpenAI', 'apiUrl': 'https://h/x?api-version=1', 'defaultModel': 'm'})
+    assert '/config/defaultModel' in paths(spec.validate_specs([azure], kibana_version='9.2.0'))
+    assert spec.validate_specs([azure], kibana_version='9.3.0').ok
 
 
 def test_gen_ai_api_key_required_unless_pki():
@@ -205,17 +209,26 @@ def test_absent_needs_only_an_identity():
     assert not spec.validate_specs([{'state': 'absent'}]).ok
 
 
-def test_numbers_as_strings_are_a_documented_strictness():
+def test_numbers_as_strings_are_coerced_like_kibana_with_a_warning():
     s = gen_ai()
     s['config']['temperature'] = '0.2'
-    err = spec.validate_specs([s]).errors[0]
-    assert err['rule'] == 'coercion' and err['rule'] in spec.STRICTER_THAN_KIBANA
+    s['config']['contextWindowLength'] = '128000'
+    report = spec.validate_specs([s])
+    assert report.ok
+    assert set(w['rule'] for w in report.warnings if w['path'].startswith('/config/')) == set(['coercion'])
+    # what Kibana stores, and what the collection sends
+    assert report.specs[0]['config']['temperature'] == 0.2
+    assert report.specs[0]['config']['contextWindowLength'] == 128000
+    strict = spec.validate_specs([s], strict=True)
+    assert 'coercion' in set(e['rule'] for e in strict.errors)
 
 
 def test_url_checks_kibana_does_not_do_are_marked():
     s = {'connector_id': 'j', 'name': 'j', 'connector_type_id': '.jira', 'config': {'apiUrl': 'url1', 'projectKey': 'P'},
          'secrets': {'email': 'e', 'apiToken': 't'}}
-    assert [p['rule'] for p in spec.validate_specs([s]).errors] == ['url-strict']
+    assert spec.validate_specs([s]).ok  # Kibana accepts it (Terraform tf-026): a warning
+    assert [p['rule'] for p in spec.validate_specs([s]).warnings] == ['url-strict']
+    assert [p['rule'] for p in spec.validate_specs([s], strict=True).errors] == ['url-strict']
     s = {'connector_id': 's', 'name': 's', 'connector_type_id': '.slack', 'secrets': {'webhookUrl': 'hooks.slack.com/x'}}
     assert [p['rule'] for p in spec.validate_specs([s]).errors] == [None]
 
@@ -281,6 +294,15 @@ def test_every_stricter_rule_is_documented():
         doc = f.read()
     for rule in spec.STRICTER_THAN_KIBANA:
         assert '| `%s` |' % rule in doc, rule
+
+
+def test_an_error_of_every_release_is_not_a_version_refusal():
+    """Other without defaultModel: 8.15 refuses it too (no Other at all), so no release accepts it."""
+    s = gen_ai(config={'apiProvider': 'Other', 'apiUrl': 'https://h/v1'})
+    for version in versions.KNOWN_VERSIONS:
+        report = spec.validate_specs([s], kibana_version=version)
+        assert not report.ok and not spec.version_refusal(report.errors), version
+        assert not any(e.get('accepted_from') or e.get('accepted_until') for e in report.errors)
 
 
 # ---------------------------------------------------------------------------------------------- issue 9 rules

@@ -6,16 +6,14 @@ import pytest
 import yaml
 
 import harness
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas, spec, spec_files
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import schemas, spec, spec_files, versions
 
 DATA = os.path.join(harness.ROOT, 'tests', 'data')
 with open(os.path.join(DATA, 'bad_specs', 'cases.yml')) as _f:
     BAD = yaml.safe_load(_f)
 TERRAFORM = os.path.join(harness.ROOT, 'tests', 'data', 'terraform-acceptance-connectors.json')
-# Terraform acceptance data Kibana accepted that the collection rejects on purpose (docs/spec-validation.md)
+# Terraform acceptance data Kibana accepted that the collection only warns about (docs/spec-validation.md)
 TERRAFORM_STRICTER = {'tf-026': 'url-strict', 'tf-027': 'url-strict'}
-# accepted by Kibana 9.3+ (their min_kibana), not by the 9.2 the collection validates for
-TERRAFORM_NEWER_KIBANA = {'tf-011': '9.3.0', 'tf-056': '9.3.0'}
 
 
 def _specs(case):
@@ -31,14 +29,21 @@ def test_corpus_is_big_and_covers_every_type():
 
 @pytest.mark.parametrize('case', BAD, ids=[c['id'] for c in BAD])
 def test_bad_spec_is_rejected_naming_the_field(case):
-    report = spec.validate_specs(_specs(case))
+    version = case.get('kibana_version')
+    if case.get('stricter'):
+        # the collection's own strictness: a warning by default, an error only with strict
+        relaxed = spec.validate_specs(_specs(case), kibana_version=version)
+        if case['stricter'] not in spec.ALWAYS_ERRORS:
+            assert relaxed.ok, (case['id'], relaxed.errors)
+            assert set(w['rule'] for w in relaxed.warnings) >= set([case['stricter']])
+    report = spec.validate_specs(_specs(case), kibana_version=version, strict=bool(case.get('stricter')))
     assert not report.ok
     for path in case['expect']:
         hits = [e for e in report.errors if e['path'] == path]
         assert hits, '%s: no error at %s, got %s' % (case['id'], path, [e['path'] for e in report.errors])
         # the message names the field as users write it (config.apiUrl), or the whole secrets block
         assert any(spec.field_name(path) in e['message'] for e in hits), hits
-    rules = set(e['rule'] for e in report.errors)
+    rules = set(e['rule'] for e in report.errors if e['path'] in case['expect'])
     if case.get('stricter'):
         assert rules == set([case['stricter']]) and case['stricter'] in spec.STRICTER_THAN_KIBANA
     else:
@@ -61,18 +66,47 @@ def test_valid_examples_cover_every_type_and_pass_strict():
     assert len(report.specs) == len(specs)
 
 
-@pytest.mark.skipif(not os.path.exists(TERRAFORM), reason='shared test data not present')
-def test_terraform_acceptance_data():
+def _terraform_entries():
     with open(TERRAFORM) as f:
-        entries = json.load(f)
-    for entry in entries:
-        s = {'connector_id': entry['id'], 'name': entry['id'], 'connector_type_id': entry['connector_type_id'],
-             'config': entry.get('config'), 'secrets': entry.get('secrets')}
-        report = spec.validate_specs([s])
-        if entry['expect'] == 'reject' or entry['id'] in TERRAFORM_NEWER_KIBANA:
-            assert entry.get('min_kibana') == TERRAFORM_NEWER_KIBANA.get(entry['id'], entry.get('min_kibana'))
+        return json.load(f)
+
+
+def _terraform_spec(entry):
+    return {'connector_id': entry['id'], 'name': entry['id'], 'connector_type_id': entry['connector_type_id'],
+            'config': entry.get('config'), 'secrets': entry.get('secrets')}
+
+
+def _min_kibana(entry):
+    """The release to validate a case for: its min_kibana, at least the oldest release the collection knows."""
+    wanted = versions.parse(entry.get('min_kibana') or versions.OLDEST)
+    return versions.text(max(wanted, versions.parse(versions.OLDEST)))
+
+
+@pytest.mark.skipif(not os.path.exists(TERRAFORM), reason='shared test data not present')
+def test_terraform_acceptance_data_at_each_min_kibana():
+    """Every configuration Kibana accepted passes at the case's min_kibana (stricter rules only warn)."""
+    for entry in _terraform_entries():
+        report = spec.validate_specs([_terraform_spec(entry)], kibana_version=_min_kibana(entry))
+        if entry['expect'] == 'reject':
             assert not report.ok, entry['id']
-        elif entry['id'] in TERRAFORM_STRICTER:
-            assert set(e['rule'] for e in report.errors) == set([TERRAFORM_STRICTER[entry['id']]]), entry['id']
-        else:
-            assert report.ok, (entry['id'], report.errors)
+            continue
+        assert report.ok, (entry['id'], _min_kibana(entry), report.errors)
+        if entry['id'] in TERRAFORM_STRICTER:
+            assert TERRAFORM_STRICTER[entry['id']] in set(w['rule'] for w in report.warnings), entry['id']
+            strict = spec.validate_specs([_terraform_spec(entry)], kibana_version=_min_kibana(entry), strict=True)
+            assert set(e['rule'] for e in strict.errors) == set([TERRAFORM_STRICTER[entry['id']]]), entry['id']
+
+
+@pytest.mark.skipif(not os.path.exists(TERRAFORM), reason='shared test data not present')
+def test_terraform_name_only_slack_channels_need_9_3():
+    """tf-011 / tf-056 (min_kibana 9.3.0): refused for 9.2 with the release that accepts them, fine for 9.3+."""
+    for entry in _terraform_entries():
+        if entry['id'] not in ('tf-011', 'tf-056'):
+            continue
+        assert entry['min_kibana'] == '9.3.0'
+        refused = spec.validate_specs([_terraform_spec(entry)], kibana_version='9.2.0')
+        assert not refused.ok and spec.version_refusal(refused.errors)
+        assert set(e['accepted_from'] for e in refused.errors) == set(['9.3.0'])
+        assert all('Kibana 9.2.0' in e['message'] for e in refused.errors)
+        for version in ('9.3.0', '9.4.0'):
+            assert spec.validate_specs([_terraform_spec(entry)], kibana_version=version).ok
