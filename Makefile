@@ -94,7 +94,7 @@ test-kibana-sim: venv
 .PHONY: bench-test
 BENCH_REPEAT ?= 3
 bench-test: venv
-	$(PY) tests/utils/bench_connector_test.py --connectors 100 --latency-ms 200 --via kibana,direct,both \
+	$(PY) tests/utils/bench_connector_test.py --connectors 100 --latency-ms 200 --via kibana,direct,both --in-process \
 	  --concurrency 32 --repeat $(BENCH_REPEAT)
 
 # Benchmark (not a test): the connectors module against a uri baseline, N=500 connectors in one space

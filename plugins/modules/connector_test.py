@@ -265,8 +265,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana, probe, reconcile, redact
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe_reports, probe_targets
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec as spec_rules
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 
 # Kibana must wait for the upstream at least as long as the test allows, and answer after that
@@ -303,7 +301,10 @@ def main():
     params = module.params
     inline = params['specs']
     module.no_log_values.difference_update(spec_rules.leaf_values(inline))
-    file_specs, _sources, load_errors = spec_files.load_spec_paths(params['paths'])
+    file_specs, load_errors = [], []
+    if params['paths']:  # imported only when needed: every import is paid on each run of the module
+        from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
+        file_specs, _sources, load_errors = spec_files.load_spec_paths(params['paths'])
     # every credential this run knows, in every form it travels in (base64, URL-encoded, basic auth): masked in the
     # results by Ansible and, through the same masker, in the JUnit and Markdown files written below
     masker = redact.Masker(spec_rules.secret_values(list(inline) + file_specs))
@@ -340,6 +341,7 @@ def main():
             module.fail_json(msg=str(exc))
         for warning in client.warnings:
             module.warn(warning)
+        from ansible_collections.kibana_gitops.connectors.plugins.module_utils.engine import Engine
         find_live = Engine(client).find_live
 
     options = probe_targets.Options(via=params['via'], timeout=params['probe_timeout'], model=params['model'],

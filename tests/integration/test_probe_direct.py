@@ -8,7 +8,7 @@ import pytest
 # the import makes the collection importable
 import harness  # pylint: disable=unused-import
 import pki_factory
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_classes, probe_targets
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_targets
 
 pytestmark = pytest.mark.integration
 

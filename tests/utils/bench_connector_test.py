@@ -94,6 +94,26 @@ def check(result, specs, via, llm, kibana):
     return problems
 
 
+def in_process(args, vias, specs, kibana):
+    """The probe alone: probe.run_tests in this process, wall and CPU time, results checked."""
+    # pylint: disable=import-outside-toplevel  # the collection is importable once harness ran
+    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import kibana as kibana_client
+    from ansible_collections.kibana_gitops.connectors.plugins.module_utils import probe, probe_targets
+    client = kibana_client.KibanaClient(kibana.url, api_key=KIBANA_KEY, timeout=45, pool_size=args.concurrency)
+    for via in vias:
+        figures = []
+        for _i in range(args.repeat):
+            targets = probe_targets.targets_from_specs(specs, 'default')
+            load = os.getloadavg()[0]
+            started, cpu = time.monotonic(), time.process_time()
+            results, summary = probe.run_tests(targets, probe_targets.Options(via=via, max_concurrency=args.concurrency),
+                                               client=client)
+            wall, cpu = time.monotonic() - started, time.process_time() - cpu
+            wrong = summary['ok'] != len(specs) or [r['connector_id'] for r in results] != [t['connector_id'] for t in specs]
+            figures.append('%.2f s (CPU %.2f s, load %.1f%s)' % (wall, cpu, load, ', WRONG' if wrong else ''))
+        print('  via %-6s in-process probe.run_tests: %s' % (via, ', '.join(figures)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--connectors', type=int, default=100)
@@ -101,6 +121,8 @@ def main():
     parser.add_argument('--via', default='kibana,direct,both', help='comma-separated: kibana, direct, both')
     parser.add_argument('--concurrency', type=int, default=32, help='max_concurrency of the module')
     parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--in-process', action='store_true',
+                        help='also time probe.run_tests in this process (no Ansible): the probe alone')
     args = parser.parse_args()
     vias = [v for v in args.via.split(',') if v]
     if not set(vias) <= set(TARGETS):
@@ -133,6 +155,15 @@ def main():
             pings.append(run({'ansible.builtin.ping': {}}, out)[1])
         print('  per-task floor (ansible.builtin.ping): %s s; CPU of that whole playbook run %.2f s' % (
             ', '.join('%.2f' % p for p in pings), run.cpu[0]))
+        if args.in_process:
+            in_process(args, vias, specs, kibana)
+        # the fixed cost: one connector, so the latency is paid once (0.2 s kibana, about 0.4 s direct and both)
+        for via in vias:
+            one = []
+            for _i in range(args.repeat):
+                one.append(run({'kibana_gitops.connectors.connector_test': {
+                    'kibana_url': kibana.url, 'api_key': KIBANA_KEY, 'specs': specs[:1], 'via': via}}, out)[1])
+            print('  via %-6s with 1 connector: module %s s' % (via, ', '.join('%.2f' % t for t in one)))
         summary = []
         for via in vias:
             task = {'kibana_gitops.connectors.connector_test': {
