@@ -8,10 +8,9 @@ from them goes through ``masked()`` as well: the one place for masking what a wh
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.probe_classes import FAILED, OK, SKIPPED
 
 
@@ -95,17 +94,5 @@ def markdown_summary(results, title='Connector connectivity', redact=None):
 
 
 def write_report(path, text):
-    """Write atomically (a pipeline may read the file while a re-run writes it)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
-    fd, tmp = tempfile.mkstemp(prefix='.connector-test-', dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a report atomically (a pipeline may read the file while a re-run writes it)."""
+    files.write_atomically(path, text)

@@ -206,12 +206,11 @@ refused:
 """
 
 import os
-import tempfile
 
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.deps import missing_lib
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.module_base import KibanaModule
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils.kibana import KibanaError
-from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export
+from ansible_collections.kibana_gitops.connectors.plugins.module_utils import export, files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import spec_files
 from ansible_collections.kibana_gitops.connectors.plugins.module_utils import usage
 
@@ -309,27 +308,13 @@ def write_specs(module, specs):
                 continue
         changed.append(path)
         if not module.check_mode:
-            if not os.path.isdir(folder):
-                os.makedirs(folder)
-            _write_atomically(folder, path, text)
+            files.write_atomically(path, text)
     if refused:
         module.fail_json(msg='export: %d file(s) not written:\n%s' % (len(refused), '\n'.join(refused)),
                          changed=bool(changed) and not module.check_mode, exported_files=changed,
                          specs=specs, refused=refused)
     return changed
 
-
-def _write_atomically(folder, path, text):
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix='.export-', suffix='.tmp')
-    try:
-        with os.fdopen(handle, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 if __name__ == '__main__':
