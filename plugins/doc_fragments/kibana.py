@@ -4,9 +4,15 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """Connection options shared by every module that talks to Kibana."""
+    """Connection options, and the action group, shared by every module that talks to Kibana."""
 
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - kibana_gitops.connectors.kibana
 options:
   kibana_url:
     description:

@@ -34,11 +34,6 @@ attributes:
   diff_mode:
     support: full
     description: Before and after of the connector's name and config; secret values are never shown.
-  action_group:
-    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - kibana_gitops.connectors.kibana
 requirements:
   - jsonschema (the spec is validated before any request)
   - cryptography (only for O(pki))

@@ -27,11 +27,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed in Kibana, so there is nothing to diff.
-  action_group:
-    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - kibana_gitops.connectors.kibana
 requirements:
   - PyYAML (only for O(export_dir); a dependency of ansible-core)
 options:
@@ -314,7 +309,6 @@ def write_specs(module, specs):
                          changed=bool(changed) and not module.check_mode, exported_files=changed,
                          specs=specs, refused=refused)
     return changed
-
 
 
 if __name__ == '__main__':

@@ -42,11 +42,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is changed, so there is nothing to diff.
-  action_group:
-    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - kibana_gitops.connectors.kibana
 requirements:
   - cryptography (only for specs with C(pki))
 options:

@@ -43,11 +43,6 @@ attributes:
   diff_mode:
     support: full
     description: One before/after per changed connector; secret values are never shown.
-  action_group:
-    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - kibana_gitops.connectors.kibana
 requirements:
   - jsonschema (the specs are validated before any request)
   - cryptography (only for specs with C(pki))

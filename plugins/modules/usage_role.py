@@ -33,11 +33,6 @@ attributes:
   diff_mode:
     support: full
     description: The role before and after, as Kibana's role API shapes it.
-  action_group:
-    description: Use C(group/kibana_gitops.connectors.kibana) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - kibana_gitops.connectors.kibana
 options:
   name:
     description: The role's name.
