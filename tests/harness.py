@@ -128,6 +128,27 @@ def assert_no_canary_in_files(canaries, *roots):
             assert_no_canary(f.read().decode('latin-1'), canaries, 'the file %s' % path)
 
 
+def drop_nulls(value):
+    """The Terraform acceptance data as the provider sent it: null-valued keys removed (SanitizedValue),
+    omitted objects as {}."""
+    if isinstance(value, dict):
+        return dict((k, drop_nulls(v)) for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+def stop_process(proc):
+    """Terminate a test process, killing it when it does not stop within 5 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class Simulator:
     """A simulator process (tests/simulators/<kind>) on a loopback port."""
 
@@ -155,12 +176,7 @@ class Simulator:
             return f.read()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
         try:

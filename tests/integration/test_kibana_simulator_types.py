@@ -286,13 +286,7 @@ def _version(text):
     return tuple(int(p) for p in re.findall(r'\d+', text or '0')[:3])
 
 
-def drop_nulls(value):
-    """What the Terraform provider sent: null-valued keys removed (SanitizedValue), omitted objects as {}."""
-    if isinstance(value, dict):
-        return dict((k, drop_nulls(v)) for k, v in value.items() if v is not None)
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
-    return value
+drop_nulls = harness.drop_nulls
 
 
 with open(TESTDATA, encoding='utf-8') as _f:

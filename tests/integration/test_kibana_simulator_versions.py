@@ -331,13 +331,7 @@ with open(TESTDATA, encoding='utf-8') as _f:
     TERRAFORM = json.load(_f)
 
 
-def drop_nulls(value):
-    """What the Terraform provider sent: null-valued keys removed, omitted objects as {}."""
-    if isinstance(value, dict):
-        return dict((k, drop_nulls(v)) for k, v in value.items() if v is not None)
-    if isinstance(value, list):
-        return [drop_nulls(v) for v in value]
-    return value
+drop_nulls = harness.drop_nulls
 
 
 def versions_for(entry):

@@ -67,13 +67,7 @@ class TinyProxy(object):
         return [line.split('): ', 1)[1] for line in self.log().splitlines() if 'Request (file descriptor' in line]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        harness.stop_process(self.proc)
 
 
 class Recorder(object):
